@@ -1,0 +1,17 @@
+export { TaskManager } from './main/manager.js';
+export { workerTask, isWorkerTask } from './main/handler.js';
+export { TaskState } from './main/task.js';
+export {
+  TaskloomError,
+  ManagerStoppedError,
+  UnknownTaskError,
+  TaskCancelledError,
+  WorkerCrashedError,
+} from './main/errors.js';
+
+export type { TaskManagerOptions } from './main/options.js';
+export type { CreateTaskOptions, TaskEventType, TaskEventCallback } from './main/manager.js';
+export type { Handler, TaskHandler, WorkerTask } from './main/handler.js';
+export type { Task, TaskStats, FinalTaskState } from './main/task.js';
+export type { TaskManagerEvents, TaskEventName } from './main/scheduler.js';
+export type { TaskContext, TaskLogger } from './workers/context.js';

@@ -1,0 +1,55 @@
+/**
+ * Every error class taskloom throws. Each has a stable `code` to branch on and a `name`
+ * that shows in stack traces; wrapping errors pass the original as `cause`.
+ */
+
+export class TaskloomError extends Error {
+  readonly code: string;
+
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TaskloomError';
+    this.code = code;
+  }
+}
+
+/** Thrown by createTask and friends once `stop()` has been called. */
+export class ManagerStoppedError extends TaskloomError {
+  constructor(method: string) {
+    super(`Cannot call ${method}(): the task manager has been stopped`, 'TASKLOOM_MANAGER_STOPPED');
+    this.name = 'ManagerStoppedError';
+  }
+}
+
+/** Rejects `waitFor` for an id that the manager does not know (never created, or dropped by retention). */
+export class UnknownTaskError extends TaskloomError {
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super(`No task with id ${JSON.stringify(taskId)}: it was never created, or it has been removed`, 'TASKLOOM_UNKNOWN_TASK');
+    this.name = 'UnknownTaskError';
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * The reason `task.signal` is aborted with when a task is cancelled, by `cancelTask`, by a
+ * parent's cancellation or by `stop()`. Its name is `AbortError`, as for any aborted operation.
+ */
+export class TaskCancelledError extends TaskloomError {
+  readonly taskId: string;
+
+  constructor(taskId: string, why = 'the task was cancelled') {
+    super(`Task ${taskId} was cancelled: ${why}`, 'TASKLOOM_TASK_CANCELLED');
+    this.name = 'AbortError';
+    this.taskId = taskId;
+  }
+}
+
+/** What a task's `error` message is built from when its worker thread died under it. */
+export class WorkerCrashedError extends TaskloomError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'TASKLOOM_WORKER_CRASHED', options);
+    this.name = 'WorkerCrashedError';
+  }
+}

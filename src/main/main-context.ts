@@ -1,0 +1,48 @@
+/** The context of a task whose handler is a plain function, run on the main thread. */
+import type { Logger } from 'pino';
+import type { TaskContext, TaskLogger } from '../workers/context.js';
+import { checkProgress } from './validate.js';
+import type { RunState, TaskRecord } from './task.js';
+
+export class MainTaskContext implements TaskContext {
+  readonly #record: TaskRecord;
+  readonly #run: RunState;
+  readonly #logger: Logger;
+  readonly #report: (value: number) => void;
+  #log: TaskLogger | undefined;
+
+  constructor(record: TaskRecord, run: RunState, logger: Logger, report: (value: number) => void) {
+    this.#record = record;
+    this.#run = run;
+    this.#logger = logger;
+    this.#report = report;
+  }
+
+  get id(): string {
+    return this.#record.id;
+  }
+
+  get name(): string {
+    return this.#record.name;
+  }
+
+  get signal(): AbortSignal {
+    return this.#run.controller.signal;
+  }
+
+  get progress(): number {
+    return this.#record.progress;
+  }
+
+  set progress(value: number) {
+    checkProgress('task.progress', value);
+    // Once the task has ended (or was cancelled), its progress is frozen.
+    if (this.#record.run !== this.#run || this.#record.state !== 'running') return;
+    this.#report(value);
+  }
+
+  get log(): TaskLogger {
+    this.#log ??= this.#logger.child({ taskId: this.#record.id, taskName: this.#record.name }) as unknown as TaskLogger;
+    return this.#log;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * TaskManager: the public face of taskloom. It checks every argument and delegates the work
+ * to its scheduler.
+ */
+import { ManagerStoppedError, UnknownTaskError } from './errors.js';
+import { HandlerChecker, type Handler } from './handler.js';
+import { resolveLogger } from './logger.js';
+import { resolveOptions, type TaskManagerOptions } from './options.js';
+import { Scheduler, type TaskEventName, type TaskManagerEvents } from './scheduler.js';
+import { TaskState, type Task, type TaskStats } from './task.js';
+import { checkFiniteNumber, checkFunction, checkNonEmptyString, checkOptions, checkProgress, received } from './validate.js';
+
+export interface CreateTaskOptions<Args = unknown> {
+  /**
+   * Higher runs first; tasks of equal priority run in creation order.
+   * @default 0
+   */
+  priority?: number;
+  /** The handler's second argument. Structured-cloned when the handler runs on a worker. */
+  args?: Args;
+}
+
+/** The events that `addEventCallback` callbacks receive. */
+export type TaskEventType = 'started' | 'completed' | 'failed' | 'cancelled';
+
+export type TaskEventCallback = (task: Task, eventType: TaskEventType) => void | Promise<void>;
+
+const CALLBACK_EVENTS: readonly TaskEventType[] = ['started', 'completed', 'failed', 'cancelled'];
+const CREATE_OPTIONS = ['priority', 'args'] as const;
+const STATES: readonly string[] = Object.values(TaskState);
+
+/**
+ * Runs tasks in parallel on worker threads and tracks every one of them.
+ *
+ * @example
+ * const manager = new TaskManager({ maxConcurrentTasks: 4 });
+ * const id = manager.createTask('Hash', workerTask(new URL('./tasks.js', import.meta.url), 'hash'), {
+ *   priority: 10,
+ *   args: { path: './big.iso' },
+ * });
+ * manager.runTasks();
+ * const task = await manager.waitFor(id);
+ * console.log(task.state, task.result);
+ * await manager.stop();
+ */
+export class TaskManager {
+  readonly #scheduler: Scheduler;
+  readonly #handlers: HandlerChecker = new HandlerChecker();
+  readonly #maxConcurrentTasks: number;
+
+  constructor(options?: TaskManagerOptions) {
+    const resolved = resolveOptions(options);
+    this.#maxConcurrentTasks = resolved.maxConcurrentTasks;
+    this.#scheduler = new Scheduler({
+      maxConcurrentTasks: resolved.maxConcurrentTasks,
+      cancelGraceMs: resolved.cancelGraceMs,
+      maxFinishedTasks: resolved.maxFinishedTasks,
+      logger: resolveLogger(resolved.logger),
+    });
+    if (resolved.autoStart) void this.runTasks();
+  }
+
+  /** How many tasks run at once: the size of the worker pool. */
+  get maxConcurrentTasks(): number {
+    return this.#maxConcurrentTasks;
+  }
+
+  /**
+   * Creates a task and queues it. It runs once a slot is free and no pending task has a
+   * higher priority (and once `runTasks()` has been called, unless `autoStart` is set).
+   *
+   * @param name A human-readable name.
+   * @param handler A `workerTask(...)` reference, run on a worker thread, or a function, run on
+   *   the main thread. Either is called as `handler(task, args)`.
+   * @returns The task's id.
+   * @throws {ManagerStoppedError} after `stop()`.
+   * @example
+   * const id = manager.createTask('Urgent', workerTask(tasksUrl, 'work'), { priority: 100, args: 42 });
+   */
+  createTask<Args = unknown>(name: string, handler: Handler<Args>, options?: CreateTaskOptions<Args>): string {
+    if (this.#scheduler.isStopping) throw new ManagerStoppedError('createTask');
+    checkNonEmptyString('name', name);
+    this.#handlers.check(handler);
+    const { priority = 0, args } = checkOptions('options', options, CREATE_OPTIONS);
+    checkFiniteNumber('options.priority', priority);
+    return this.#scheduler.create(name, handler as Handler, priority, args);
+  }
+
+  /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
+  getTask(id: string): Task | undefined {
+    checkId(id);
+    return this.#scheduler.get(id);
+  }
+
+  /**
+   * Snapshots of the tasks the manager keeps, in creation order, optionally of one state.
+   * @example
+   * const running = manager.listTasks(TaskState.RUNNING);
+   */
+  listTasks(state?: TaskState): Task[] {
+    if (state !== undefined && !STATES.includes(state)) {
+      throw new RangeError(`Expected \`state\` to be one of ${STATES.map((s) => `'${s}'`).join(', ')}, ${received(state)}`);
+    }
+    return this.#scheduler.list(state);
+  }
+
+  /**
+   * Cancels a pending or running task. A pending task leaves the queue at once; a running
+   * one has its `signal` aborted, and its worker is terminated if it has not settled within
+   * `cancelGraceMs`. From this call on the task's state is CANCELLED, whatever the handler does.
+   * @returns true when the task was pending or running; false for a finished or unknown task.
+   */
+  cancelTask(id: string): boolean {
+    checkId(id);
+    return this.#scheduler.cancel(id);
+  }
+
+  /**
+   * Changes the priority of a pending task.
+   * @returns true when the task was pending; false otherwise.
+   */
+  setPriority(id: string, priority: number): boolean {
+    checkId(id);
+    checkFiniteNumber('priority', priority);
+    return this.#scheduler.setPriority(id, priority);
+  }
+
+  /**
+   * Sets a pending or running task's progress from the main thread, from 0 to 100.
+   * @returns true when the task was pending or running; false otherwise.
+   */
+  updateProgress(id: string, progress: number): boolean {
+    checkId(id);
+    checkProgress('progress', progress);
+    return this.#scheduler.updateProgress(id, progress);
+  }
+
+  /**
+   * Registers a callback for 'started', 'completed', 'failed' and 'cancelled'. It may be
+   * async; one that throws or rejects is logged and harms nothing else.
+   * @returns A function that unregisters the callback.
+   * @example
+   * const off = manager.addEventCallback((task, eventType) => console.log(task.name, eventType));
+   */
+  addEventCallback(callback: TaskEventCallback): () => void {
+    checkFunction('callback', callback);
+    const listeners = CALLBACK_EVENTS.map((eventType) => {
+      const listener = (task: Task): unknown => callback(task, eventType);
+      this.#scheduler.events.on(eventType, listener);
+      return [eventType, listener] as const;
+    });
+    return () => {
+      for (const [eventType, listener] of listeners) this.#scheduler.events.off(eventType, listener);
+    };
+  }
+
+  /** Listens to one kind of event: 'created', 'started', 'progress', 'completed', 'failed' or 'cancelled'. */
+  on<E extends TaskEventName>(event: E, listener: (...args: TaskManagerEvents[E]) => unknown): this {
+    checkEventName(event);
+    checkFunction('listener', listener);
+    this.#scheduler.events.on(event, listener);
+    return this;
+  }
+
+  off<E extends TaskEventName>(event: E, listener: (...args: TaskManagerEvents[E]) => unknown): this {
+    checkEventName(event);
+    this.#scheduler.events.off(event, listener);
+    return this;
+  }
+
+  /** Counts of every task created since construction, by state; `total` is their sum. */
+  getStats(): TaskStats {
+    return this.#scheduler.stats();
+  }
+
+  /**
+   * Starts dispatching tasks (unless `autoStart` already did). Calling it again returns the
+   * same promise, which resolves once the manager has stopped.
+   */
+  runTasks(): Promise<void> {
+    return this.#scheduler.run();
+  }
+
+  /**
+   * Resolves with the task's snapshot once it is final, whether it completed, failed or was
+   * cancelled. Rejects with UnknownTaskError for an id the manager does not know.
+   */
+  waitFor(id: string): Promise<Task> {
+    try {
+      checkId(id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#scheduler.waitFor(id) ?? Promise.reject(new UnknownTaskError(id));
+  }
+
+  /** Resolves when no task is pending or running and every worker slot is free. */
+  onIdle(): Promise<void> {
+    return this.#scheduler.onIdle();
+  }
+
+  /**
+   * Cancels every pending and running task, waits for the running ones to wind down (at most
+   * `cancelGraceMs`), and terminates the worker threads. Calling it again returns the same promise.
+   */
+  stop(): Promise<void> {
+    return this.#scheduler.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string') throw new TypeError(`Expected \`id\` to be a task id string, ${received(id)}`);
+}
+
+const EVENT_NAMES: readonly string[] = ['created', 'started', 'progress', 'completed', 'failed', 'cancelled'];
+
+function checkEventName(event: unknown): void {
+  if (typeof event !== 'string' || !EVENT_NAMES.includes(event)) {
+    throw new RangeError(`Expected \`event\` to be one of ${EVENT_NAMES.map((e) => `'${e}'`).join(', ')}, ${received(event)}`);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The adapter over Piscina. It starts the pool on first use, collects each worker's control
+ * port from its handshake, and turns what Piscina reports into what the scheduler needs.
+ * The scheduler only calls `run` when a slot is free, so Piscina's own queue stays empty.
+ */
+import { inspect } from 'node:util';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import {
+  HANDSHAKE,
+  type ControlMessage,
+  type LogLevelName,
+  type PortHandshake,
+  type SerializedError,
+  type TaskOutcome,
+  type TaskRequest,
+  type WorkerMessage,
+  type WorkerStartData,
+} from '../workers/messages.js';
+
+/** The worker entry is always the built file next to this one's folder, never a source file. */
+const ENTRY = new URL('../workers/entry.js', import.meta.url);
+
+export interface WorkerPoolOptions {
+  readonly threads: number;
+  readonly logLevel: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly onProgress: (run: number, value: number) => void;
+  readonly onLog: (id: string, name: string, level: LogLevelName, msg: string | undefined, fields: Record<string, unknown> | undefined) => void;
+  readonly onPoolError: (error: unknown) => void;
+}
+
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #ports = new Map<number, MessagePort>();
+  #piscina: Piscina | undefined;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Runs a task on a worker. Aborting `signal` terminates the worker it runs on. */
+  run(request: TaskRequest, signal: AbortSignal): Promise<TaskOutcome> {
+    return (this.#piscina ?? this.#start()).run(request, { signal }) as Promise<TaskOutcome>;
+  }
+
+  /** Asks the worker running `run` to abort its task's signal. Cheap: one message per worker. */
+  abort(run: number, reason: SerializedError): void {
+    const message: ControlMessage = { type: 'abort', run, reason };
+    for (const port of this.#ports.values()) port.postMessage(message);
+  }
+
+  /** Terminates every worker. Safe to call more than once. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#destroy();
+    return this.#destroyed;
+  }
+
+  async #destroy(): Promise<void> {
+    const piscina = this.#piscina;
+    if (piscina !== undefined) await piscina.destroy();
+    for (const port of this.#ports.values()) port.close();
+    this.#ports.clear();
+  }
+
+  #start(): Piscina {
+    const { threads, logLevel, resourceLimits } = this.#options;
+    const workerData: WorkerStartData = { logLevel };
+    const piscina = new Piscina({
+      filename: ENTRY.href,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      workerData,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    });
+    piscina.on('message', (message: unknown) => {
+      if (isHandshake(message)) this.#adopt(message);
+    });
+    piscina.on('workerDestroy', (worker: { id: number }) => {
+      this.#ports.get(worker.id)?.close();
+      this.#ports.delete(worker.id);
+    });
+    // Piscina reports aborted runs and crashed workers here too; the scheduler has already
+    // seen them through the run's promise, so this only logs.
+    piscina.on('error', (error: unknown) => this.#options.onPoolError(error));
+    this.#piscina = piscina;
+    return piscina;
+  }
+
+  #adopt({ threadId, port }: PortHandshake): void {
+    const { onProgress, onLog } = this.#options;
+    port.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') onProgress(message.run, message.value);
+      else onLog(message.id, message.name, message.level, message.msg, message.fields);
+    });
+    port.unref();
+    this.#ports.set(threadId, port);
+  }
+}
+
+function isHandshake(message: unknown): message is PortHandshake {
+  return typeof message === 'object' && message !== null && (message as PortHandshake).type === HANDSHAKE;
+}
+
+/**
+ * Says what happened when a run's promise rejected: the worker died, ran out of memory, or
+ * could not send its result back.
+ */
+export function describeRunFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `worker ran out of memory: ${message}`;
+  const exit = /worker exited with code: (-?\d+)/.exec(message);
+  if (exit !== null) return `the worker thread exited with code ${exit[1]} while running the task`;
+  if (error instanceof Error && error.name === 'DataCloneError') {
+    return `the task's arguments or result could not be cloned between threads: ${message}`;
+  }
+  if (error instanceof Error) return `the worker thread failed: ${message}`;
+  return `the worker thread crashed: ${inspect(error, { depth: 2, breakLength: Infinity })}`;
+}

@@ -1,0 +1,74 @@
+/**
+ * Argument checks shared by every public entry point. Messages name the argument,
+ * say what was expected and show what was received, e.g.
+ * "Expected `priority` to be a finite number, got `NaN` (number)".
+ * This file has no imports so that worker code can use it too.
+ */
+
+/** Renders a received value for an error message: `value` (type). */
+export function received(value: unknown): string {
+  let shown: string;
+  if (typeof value === 'string') shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  else if (typeof value === 'function') shown = `[function ${value.name || 'anonymous'}]`;
+  else if (typeof value === 'symbol' || typeof value === 'bigint') shown = value.toString();
+  else if (value === null || typeof value !== 'object') shown = String(value);
+  else if (Array.isArray(value)) shown = `[array of ${value.length}]`;
+  else shown = Object.prototype.toString.call(value);
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `got \`${shown}\` (${type})`;
+}
+
+export function checkFiniteNumber(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a finite number, ${received(value)}`);
+  }
+}
+
+export function checkProgress(name: string, value: unknown): asserts value is number {
+  checkFiniteNumber(name, value);
+  if (value < 0 || value > 100) {
+    throw new RangeError(`Expected \`${name}\` to be between 0 and 100, ${received(value)}`);
+  }
+}
+
+export function checkPositiveInteger(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, ${received(value)}`);
+  }
+  if (value < 1) throw new RangeError(`Expected \`${name}\` to be a positive integer, ${received(value)}`);
+}
+
+export function checkNonNegativeNumber(name: string, value: unknown): asserts value is number {
+  checkFiniteNumber(name, value);
+  if (value < 0) throw new RangeError(`Expected \`${name}\` to be a finite number >= 0, ${received(value)}`);
+}
+
+export function checkNonEmptyString(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError(`Expected \`${name}\` to be a non-empty string, ${received(value)}`);
+  if (value.length === 0) throw new RangeError(`Expected \`${name}\` to be a non-empty string, ${received(value)}`);
+}
+
+export function checkBoolean(name: string, value: unknown): asserts value is boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, ${received(value)}`);
+}
+
+export function checkFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, ${received(value)}`);
+}
+
+/**
+ * Checks that `options` is undefined or a plain object whose keys are all known.
+ * Returns the object (or an empty one) for destructuring.
+ */
+export function checkOptions<T extends object>(name: string, options: T | undefined, known: readonly string[]): Partial<T> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`Expected \`${name}\` to be an object, ${received(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Unknown option \`${name}.${key}\`: expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
+    }
+  }
+  return options;
+}

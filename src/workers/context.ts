@@ -1,0 +1,139 @@
+/**
+ * The task context: the first argument of every handler, on a worker thread or on the main
+ * thread. This file holds its public shape and the worker thread's implementation.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { checkProgress } from '../main/validate.js';
+import type { LogLevelName, TaskRequest, WorkerMessage } from './messages.js';
+
+/** A pino-style logger: `log.info('text')` or `log.info({ some: 'fields' }, 'text')`. */
+export interface TaskLogger {
+  trace(fieldsOrMsg: object | string, msg?: string): void;
+  debug(fieldsOrMsg: object | string, msg?: string): void;
+  info(fieldsOrMsg: object | string, msg?: string): void;
+  warn(fieldsOrMsg: object | string, msg?: string): void;
+  error(fieldsOrMsg: object | string, msg?: string): void;
+  fatal(fieldsOrMsg: object | string, msg?: string): void;
+}
+
+/** What a handler gets as its first argument. */
+export interface TaskContext {
+  /** The task's id, as returned by `createTask`. */
+  readonly id: string;
+  /** The task's name. */
+  readonly name: string;
+  /**
+   * Aborted when the task is cancelled (by `cancelTask` or `stop()`). Handlers should pass it
+   * to whatever they await, or check it between steps, and return promptly once it aborts.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * The task's progress, from 0 to 100. Setting it reports progress to the manager:
+   * `task.progress = 50`. Settings made in one tick reach the manager as one update.
+   */
+  progress: number;
+  /** A logger whose lines reach the manager's logger tagged with the task's id and name. */
+  readonly log: TaskLogger;
+}
+
+export const LOG_LEVELS: Readonly<Record<LogLevelName, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
+/** The context of a task that runs on a worker thread. */
+export class WorkerTaskContext implements TaskContext {
+  readonly id: string;
+  readonly name: string;
+  readonly #run: number;
+  readonly #port: MessagePort;
+  readonly #logLevel: number;
+  readonly #controller = new AbortController();
+  #progress = 0;
+  #hasProgress = false;
+  #isFlushScheduled = false;
+  #hasEnded = false;
+  #log: TaskLogger | undefined;
+
+  constructor(request: TaskRequest, port: MessagePort, logLevel: number) {
+    this.id = request.id;
+    this.name = request.name;
+    this.#run = request.run;
+    this.#port = port;
+    this.#logLevel = logLevel;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get progress(): number {
+    return this.#progress;
+  }
+
+  set progress(value: number) {
+    checkProgress('task.progress', value);
+    this.#progress = value;
+    this.#hasProgress = true;
+    if (!this.#isFlushScheduled) {
+      this.#isFlushScheduled = true;
+      queueMicrotask(() => this.#flushProgress());
+    }
+  }
+
+  get log(): TaskLogger {
+    this.#log ??= createPortLogger(this.#port, this.id, this.name, this.#logLevel);
+    return this.#log;
+  }
+
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  /** Marks the run as over and returns the last progress the handler set, if it set any. */
+  end(): number | undefined {
+    this.#hasEnded = true;
+    return this.#hasProgress ? this.#progress : undefined;
+  }
+
+  #flushProgress(): void {
+    this.#isFlushScheduled = false;
+    // The final value travels with the outcome, so a flush after the end would only be dropped.
+    if (this.#hasEnded) return;
+    const message: WorkerMessage = { type: 'progress', run: this.#run, value: this.#progress };
+    this.#port.postMessage(message);
+  }
+}
+
+function createPortLogger(port: MessagePort, id: string, name: string, threshold: number): TaskLogger {
+  const send = (level: LogLevelName, fieldsOrMsg: object | string, msg?: string): void => {
+    if (LOG_LEVELS[level] < threshold) return;
+    const fields = typeof fieldsOrMsg === 'string' ? undefined : normaliseFields(fieldsOrMsg);
+    const text = typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg;
+    const message: WorkerMessage = { type: 'log', id, name, level, msg: text, fields };
+    try {
+      port.postMessage(message);
+    } catch {
+      // Fields that cannot be cloned (a function, say) still reach the log, as text.
+      port.postMessage({ ...message, fields: { unclonableFields: String(fieldsOrMsg) } });
+    }
+  };
+  return {
+    trace: (a, b) => send('trace', a, b),
+    debug: (a, b) => send('debug', a, b),
+    info: (a, b) => send('info', a, b),
+    warn: (a, b) => send('warn', a, b),
+    error: (a, b) => send('error', a, b),
+    fatal: (a, b) => send('fatal', a, b),
+  };
+}
+
+/** pino logs a bare Error as `{ err }`; do the same so that it survives the trip. */
+function normaliseFields(fields: object): Record<string, unknown> {
+  if (fields instanceof Error) return { err: fields };
+  return fields as Record<string, unknown>;
+}

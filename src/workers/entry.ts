@@ -1,0 +1,108 @@
+/**
+ * The module Piscina loads in every worker thread. It opens the worker's control channel,
+ * loads handler modules on demand and runs one task per call, turning whatever happens
+ * into a `TaskOutcome`: this function never throws.
+ */
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import { findUncloneable } from './cloneable.js';
+import { WorkerTaskContext } from './context.js';
+import {
+  HANDSHAKE,
+  serializeError,
+  type ControlMessage,
+  type PortHandshake,
+  type SerializedError,
+  type TaskOutcome,
+  type TaskRequest,
+  type WorkerStartData,
+} from './messages.js';
+
+if (parentPort === null) {
+  throw new Error('taskloom/workers/entry is loaded by the worker pool only; it cannot run on the main thread');
+}
+
+type Handler = (task: WorkerTaskContext, args: unknown) => unknown;
+
+const startData = (workerData ?? { logLevel: 40 }) as WorkerStartData;
+const running = new Map<number, WorkerTaskContext>();
+/**
+ * Aborts that arrived before their task did (the two travel on different ports). A few are
+ * kept, oldest dropped first: an abort for a task that runs elsewhere is simply never used.
+ */
+const earlyAborts = new Map<number, SerializedError>();
+const EARLY_ABORTS_KEPT = 64;
+const handlers = new Map<string, Promise<Handler>>();
+
+const { port1: control, port2 } = new MessageChannel();
+const handshake: PortHandshake = { type: HANDSHAKE, threadId, port: port2 };
+parentPort.postMessage(handshake, [port2]);
+control.on('message', (message: ControlMessage) => {
+  if (message.type !== 'abort') return;
+  const context = running.get(message.run);
+  if (context !== undefined) {
+    context.abort(reviveError(message.reason));
+    return;
+  }
+  earlyAborts.set(message.run, message.reason);
+  if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
+});
+control.unref();
+
+export default async function runTask(request: TaskRequest): Promise<TaskOutcome> {
+  const context = new WorkerTaskContext(request, control, startData.logLevel);
+  running.set(request.run, context);
+  const early = earlyAborts.get(request.run);
+  if (early !== undefined) {
+    earlyAborts.delete(request.run);
+    context.abort(reviveError(early));
+  }
+  try {
+    const handler = await loadHandler(request.module, request.exportName);
+    context.signal.throwIfAborted();
+    const value = await handler(context, request.args);
+    const uncloneable = findUncloneable(value);
+    if (uncloneable !== undefined) {
+      throw new TypeError(`The handler's result cannot be cloned to the main thread: ${uncloneable}`);
+    }
+    return { ok: true, value, progress: context.end() };
+  } catch (error) {
+    return { ok: false, error: serializeError(error), progress: context.end() };
+  } finally {
+    running.delete(request.run);
+  }
+}
+
+function loadHandler(module: string, exportName: string): Promise<Handler> {
+  const key = `${exportName}@${module}`;
+  let handler = handlers.get(key);
+  if (handler === undefined) {
+    handler = importHandler(module, exportName);
+    handlers.set(key, handler);
+    // A module that failed to load may be fixed on disk: try again next time.
+    handler.catch(() => handlers.delete(key));
+  }
+  return handler;
+}
+
+async function importHandler(module: string, exportName: string): Promise<Handler> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(module)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Could not load worker module ${module}: ${reason}`, { cause: error });
+  }
+  const exported = namespace[exportName];
+  if (typeof exported !== 'function') {
+    const found = exported === undefined ? 'no such export' : `a ${typeof exported}`;
+    throw new TypeError(`Worker module ${module} has no function export named \`${exportName}\` (found ${found})`);
+  }
+  return exported as Handler;
+}
+
+function reviveError(data: SerializedError): Error {
+  const error = new Error(data.message);
+  error.name = data.name;
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  return error;
+}

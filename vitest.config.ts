@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // Tests import the built package, exactly as users do: the worker entry resolves from dist.
+    alias: [
+      { find: /^taskloom$/, replacement: new URL('./dist/index.js', import.meta.url).pathname },
+      { find: /^taskloom\/actions$/, replacement: new URL('./dist/actions/index.js', import.meta.url).pathname },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    // Worker threads inherit these, so that they can load the TypeScript fixtures in test/fixtures.
+    execArgv: ['--import', 'tsx'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
