@@ -11,8 +11,6 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // Worker threads inherit these, so that they can load the TypeScript fixtures in test/fixtures.
-    execArgv: ['--import', 'tsx'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -42,7 +42,7 @@ export type Handler<Args = unknown, Result = unknown> = TaskHandler<Args, Result
  */
 export function workerTask(module: URL | string, exportName = 'default'): WorkerTask {
   checkNonEmptyString('exportName', exportName);
-  return Object.freeze({ kind: WORKER_TASK, module: toModuleUrl(module), exportName });
+  return Object.freeze({ kind: WORKER_TASK, module: toModuleUrl('module', module), exportName });
 }
 
 export function isWorkerTask(value: unknown): value is WorkerTask {
@@ -55,20 +55,21 @@ export function isWorkerTask(value: unknown): value is WorkerTask {
   );
 }
 
-function toModuleUrl(module: URL | string): string {
+/** Turns a file: URL or an absolute path into a file: URL string; `name` names the argument in errors. */
+export function toModuleUrl(name: string, module: unknown): string {
   if (module instanceof URL) {
     if (module.protocol !== 'file:') {
-      throw new TypeError(`Expected \`module\` to be a file: URL or an absolute path, got a ${module.protocol} URL: ${module.href}`);
+      throw new TypeError(`Expected \`${name}\` to be a file: URL or an absolute path, got a ${module.protocol} URL: ${module.href}`);
     }
     return module.href;
   }
   if (typeof module !== 'string' || module.length === 0) {
-    throw new TypeError(`Expected \`module\` to be a file: URL or an absolute path, ${received(module)}`);
+    throw new TypeError(`Expected \`${name}\` to be a file: URL or an absolute path, ${received(module)}`);
   }
   if (module.startsWith('file:')) return new URL(module).href;
   if (isAbsolute(module)) return pathToFileURL(module).href;
   throw new TypeError(
-    `Expected \`module\` to be a file: URL or an absolute path, ${received(module)}; resolve relative paths with new URL(path, import.meta.url)`,
+    `Expected \`${name}\` to be a file: URL or an absolute path, ${received(module)}; resolve relative paths with new URL(path, import.meta.url)`,
   );
 }
 

@@ -56,6 +56,7 @@ export class TaskManager {
       cancelGraceMs: resolved.cancelGraceMs,
       maxFinishedTasks: resolved.maxFinishedTasks,
       logger: resolveLogger(resolved.logger),
+      workerPreload: resolved.workerPreload,
     });
     if (resolved.autoStart) void this.runTasks();
   }

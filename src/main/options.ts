@@ -1,6 +1,9 @@
 /** TaskManager's options: what callers may pass, the defaults, and the checked result. */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { toModuleUrl } from './handler.js';
 import { isLogger } from './logger.js';
 import { checkBoolean, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from './validate.js';
 
@@ -35,6 +38,16 @@ export interface TaskManagerOptions {
    * callback, a crashed worker) go to stderr.
    */
   logger?: Logger | false;
+  /**
+   * Modules that every worker thread imports, in order, before it runs its first task: a
+   * file: URL or an absolute path each. Use it to set up what handler modules need, such as
+   * a TypeScript loader (on Node 20 a worker does not inherit the main thread's `--import`).
+   * @default []
+   * @example
+   * // register-tsx.mjs: import { register } from 'tsx/esm/api'; register();
+   * new TaskManager({ workerPreload: [new URL('./register-tsx.mjs', import.meta.url)] });
+   */
+  workerPreload?: ReadonlyArray<URL | string>;
 }
 
 export interface ResolvedOptions {
@@ -43,6 +56,8 @@ export interface ResolvedOptions {
   readonly cancelGraceMs: number;
   readonly maxFinishedTasks: number;
   readonly logger: Logger | false | undefined;
+  /** As file: URLs. */
+  readonly workerPreload: readonly string[];
 }
 
 export const DEFAULT_OPTIONS = {
@@ -50,16 +65,19 @@ export const DEFAULT_OPTIONS = {
   cancelGraceMs: 1000,
   maxFinishedTasks: 10_000,
   logger: undefined,
+  workerPreload: [],
 } as const satisfies Omit<ResolvedOptions, 'maxConcurrentTasks'>;
 
-const KNOWN_OPTIONS = ['maxConcurrentTasks', 'autoStart', 'cancelGraceMs', 'maxFinishedTasks', 'logger'] as const;
+const KNOWN_OPTIONS = ['maxConcurrentTasks', 'autoStart', 'cancelGraceMs', 'maxFinishedTasks', 'logger', 'workerPreload'] as const;
 
 export function resolveOptions(options: TaskManagerOptions | undefined): ResolvedOptions {
   const given = checkOptions('options', options, KNOWN_OPTIONS);
+  const { workerPreload, ...rest } = given;
   const resolved: ResolvedOptions = {
     ...DEFAULT_OPTIONS,
     maxConcurrentTasks: availableParallelism(),
-    ...withoutUndefined(given),
+    ...withoutUndefined(rest),
+    workerPreload: resolvePreload(workerPreload),
   };
   checkPositiveInteger('options.maxConcurrentTasks', resolved.maxConcurrentTasks);
   checkBoolean('options.autoStart', resolved.autoStart);
@@ -74,6 +92,17 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
     throw new TypeError(`Expected \`options.logger\` to be a pino logger or false, ${received(resolved.logger)}`);
   }
   return resolved;
+}
+
+function resolvePreload(preload: unknown): string[] {
+  if (preload === undefined) return [];
+  if (!Array.isArray(preload)) throw new TypeError(`Expected \`options.workerPreload\` to be an array of file: URLs or absolute paths, ${received(preload)}`);
+  return preload.map((module: unknown, index) => {
+    const name = `options.workerPreload[${index}]`;
+    const url = toModuleUrl(name, module);
+    if (!existsSync(fileURLToPath(url))) throw new TypeError(`Expected \`${name}\` to name an existing module, but ${fileURLToPath(url)} does not exist`);
+    return url;
+  });
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

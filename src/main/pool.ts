@@ -25,6 +25,7 @@ export interface WorkerPoolOptions {
   readonly threads: number;
   readonly logLevel: number;
   readonly resourceLimits: ResourceLimits | undefined;
+  readonly preload: readonly string[];
   readonly onProgress: (run: number, value: number) => void;
   readonly onLog: (id: string, name: string, level: LogLevelName, msg: string | undefined, fields: Record<string, unknown> | undefined) => void;
   readonly onPoolError: (error: unknown) => void;
@@ -65,8 +66,8 @@ export class WorkerPool {
   }
 
   #start(): Piscina {
-    const { threads, logLevel, resourceLimits } = this.#options;
-    const workerData: WorkerStartData = { logLevel };
+    const { threads, logLevel, resourceLimits, preload } = this.#options;
+    const workerData: WorkerStartData = { logLevel, preload };
     const piscina = new Piscina({
       filename: ENTRY.href,
       minThreads: threads,

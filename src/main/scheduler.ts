@@ -32,6 +32,7 @@ export interface SchedulerOptions {
   readonly cancelGraceMs: number;
   readonly maxFinishedTasks: number;
   readonly logger: Logger;
+  readonly workerPreload: readonly string[];
 }
 
 export class Scheduler {
@@ -68,6 +69,7 @@ export class Scheduler {
       threads: options.maxConcurrentTasks,
       logLevel: this.#logger.levelVal,
       resourceLimits: undefined,
+      preload: options.workerPreload,
       onProgress: (run, value) => this.#onWorkerProgress(run, value),
       onLog: (id, name, level, msg, fields) => this.#logger[level]({ ...fields, taskId: id, taskName: name }, msg),
       onPoolError: (error) => this.#logger.debug({ err: error }, 'worker pool reported an error'),

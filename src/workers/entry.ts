@@ -23,7 +23,20 @@ if (parentPort === null) {
 
 type Handler = (task: WorkerTaskContext, args: unknown) => unknown;
 
-const startData = (workerData ?? { logLevel: 40 }) as WorkerStartData;
+const startData = (workerData ?? { logLevel: 40, preload: [] }) as WorkerStartData;
+// Piscina waits for this module, top-level awaits included, before it sends the worker tasks.
+// A preload that fails must not stop the worker from starting (Piscina would then hold the
+// task forever): every task on this worker fails with the reason instead.
+let preloadFailure: Error | undefined;
+for (const module of startData.preload) {
+  try {
+    await import(module);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    preloadFailure = new Error(`Worker preload ${module} failed: ${reason}`, { cause: error });
+    break;
+  }
+}
 const running = new Map<number, WorkerTaskContext>();
 /**
  * Aborts that arrived before their task did (the two travel on different ports). A few are
@@ -57,6 +70,7 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
     context.abort(reviveError(early));
   }
   try {
+    if (preloadFailure !== undefined) throw preloadFailure;
     const handler = await loadHandler(request.module, request.exportName);
     context.signal.throwIfAborted();
     const value = await handler(context, request.args);

@@ -68,6 +68,8 @@ export type ControlMessage = { readonly type: 'abort'; readonly run: number; rea
 export interface WorkerStartData {
   /** pino's numeric level of the manager's logger: lines below it are not sent. */
   readonly logLevel: number;
+  /** Modules (file: URLs) each worker imports, in order, before its first task. */
+  readonly preload: readonly string[];
 }
 
 /** Turns anything that was thrown into plain data that survives structured cloning. */
