@@ -10,6 +10,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // The load test runs on its own: `npm run test:load`.
+    exclude: ['test/load/**', 'node_modules/**'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,

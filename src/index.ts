@@ -7,9 +7,12 @@ export {
   UnknownTaskError,
   TaskCancelledError,
   WorkerCrashedError,
+  TaskTimeoutError,
+  QueueFullError,
 } from './main/errors.js';
 
 export type { TaskManagerOptions } from './main/options.js';
+export type { RetryOptions } from './main/retry.js';
 export type { CreateTaskOptions, TaskEventType, TaskEventCallback } from './main/manager.js';
 export type { Handler, TaskHandler, WorkerTask } from './main/handler.js';
 export type { Task, TaskStats, FinalTaskState } from './main/task.js';

@@ -25,7 +25,7 @@ export function createManager(options: TaskManagerOptions = {}): TaskManager {
   return manager;
 }
 
-export type EventName = 'created' | 'started' | 'progress' | 'completed' | 'failed' | 'cancelled';
+export type EventName = 'created' | 'started' | 'progress' | 'retrying' | 'completed' | 'failed' | 'cancelled';
 
 export interface RecordedEvent {
   readonly event: EventName;
@@ -35,7 +35,7 @@ export interface RecordedEvent {
 /** Records every event the manager emits, in order. */
 export function recordEvents(manager: TaskManager): RecordedEvent[] {
   const events: RecordedEvent[] = [];
-  for (const event of ['created', 'started', 'progress', 'completed', 'failed', 'cancelled'] as const) {
+  for (const event of ['created', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'] as const) {
     manager.on(event, (task) => {
       events.push({ event, task });
     });

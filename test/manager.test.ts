@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ManagerStoppedError, TaskManager, TaskState, UnknownTaskError, type Task, type TaskStats } from 'taskloom';
 import { createManager, fixture, REGISTER_TSX } from './helpers.js';
@@ -28,11 +29,11 @@ describe('createTask, getTask and waitFor', () => {
     const manager = createManager({ autoStart: true });
     const id = manager.createTask('Main', async (task, args: { a: number }) => {
       task.progress = 40;
-      return { sum: args.a + 1, name: task.name, sameThread: typeof window === 'undefined' };
+      return { sum: args.a + 1, name: task.name, onMainThread: isMainThread };
     }, { args: { a: 41 } });
     const task = await manager.waitFor(id);
     expect(task.state).toBe('completed');
-    expect(task.result).toEqual({ sum: 42, name: 'Main', sameThread: true });
+    expect(task.result).toEqual({ sum: 42, name: 'Main', onMainThread: true });
     expect(task.progress).toBe(40);
   });
 

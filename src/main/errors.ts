@@ -46,6 +46,36 @@ export class TaskCancelledError extends TaskloomError {
   }
 }
 
+/**
+ * The reason `task.signal` is aborted with when a task runs past its `timeoutMs`. Its name is
+ * `TimeoutError`, as for `AbortSignal.timeout()`.
+ */
+export class TaskTimeoutError extends TaskloomError {
+  readonly taskId: string;
+  readonly timeoutMs: number;
+
+  constructor(taskId: string, timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`, 'TASKLOOM_TASK_TIMEOUT');
+    this.name = 'TimeoutError';
+    this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Thrown by createTask when `maxPendingTasks` tasks are already pending. */
+export class QueueFullError extends TaskloomError {
+  readonly maxPendingTasks: number;
+
+  constructor(maxPendingTasks: number) {
+    super(
+      `Cannot create a task: ${maxPendingTasks} tasks are already pending (maxPendingTasks); await manager.whenReady() to wait for room`,
+      'TASKLOOM_QUEUE_FULL',
+    );
+    this.name = 'QueueFullError';
+    this.maxPendingTasks = maxPendingTasks;
+  }
+}
+
 /** What a task's `error` message is built from when its worker thread died under it. */
 export class WorkerCrashedError extends TaskloomError {
   constructor(message: string, options?: ErrorOptions) {

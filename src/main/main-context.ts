@@ -46,3 +46,23 @@ export class MainTaskContext implements TaskContext {
     return this.#log;
   }
 }
+
+/**
+ * Runs a function handler on the main thread and reports how it ended. A handler that throws
+ * synchronously is reported like one that rejects.
+ */
+export function runOnMainThread(
+  handler: (task: TaskContext, args: unknown) => unknown,
+  context: MainTaskContext,
+  args: unknown,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+): void {
+  let returned: unknown;
+  try {
+    returned = handler(context, args);
+  } catch (error) {
+    returned = Promise.reject(error);
+  }
+  Promise.resolve(returned).then(onValue, onError);
+}

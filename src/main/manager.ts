@@ -2,10 +2,11 @@
  * TaskManager: the public face of taskloom. It checks every argument and delegates the work
  * to its scheduler.
  */
-import { ManagerStoppedError, UnknownTaskError } from './errors.js';
+import { ManagerStoppedError, QueueFullError, UnknownTaskError } from './errors.js';
 import { HandlerChecker, type Handler } from './handler.js';
 import { resolveLogger } from './logger.js';
-import { resolveOptions, type TaskManagerOptions } from './options.js';
+import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
+import { resolveRetry, type RetryOptions } from './retry.js';
 import { Scheduler, type TaskEventName, type TaskManagerEvents } from './scheduler.js';
 import { TaskState, type Task, type TaskStats } from './task.js';
 import { checkFiniteNumber, checkFunction, checkNonEmptyString, checkOptions, checkProgress, received } from './validate.js';
@@ -18,6 +19,13 @@ export interface CreateTaskOptions<Args = unknown> {
   priority?: number;
   /** The handler's second argument. Structured-cloned when the handler runs on a worker. */
   args?: Args;
+  /**
+   * This task's time limit in milliseconds, counted from when it starts.
+   * @default the manager's `timeoutMs`
+   */
+  timeoutMs?: number;
+  /** This task's retry policy, merged over the manager's `retry`. */
+  retry?: RetryOptions;
 }
 
 /** The events that `addEventCallback` callbacks receive. */
@@ -26,7 +34,7 @@ export type TaskEventType = 'started' | 'completed' | 'failed' | 'cancelled';
 export type TaskEventCallback = (task: Task, eventType: TaskEventType) => void | Promise<void>;
 
 const CALLBACK_EVENTS: readonly TaskEventType[] = ['started', 'completed', 'failed', 'cancelled'];
-const CREATE_OPTIONS = ['priority', 'args'] as const;
+const CREATE_OPTIONS = ['priority', 'args', 'timeoutMs', 'retry'] as const;
 const STATES: readonly string[] = Object.values(TaskState);
 
 /**
@@ -46,24 +54,26 @@ const STATES: readonly string[] = Object.values(TaskState);
 export class TaskManager {
   readonly #scheduler: Scheduler;
   readonly #handlers: HandlerChecker = new HandlerChecker();
-  readonly #maxConcurrentTasks: number;
+  readonly #options: ResolvedOptions;
 
   constructor(options?: TaskManagerOptions) {
     const resolved = resolveOptions(options);
-    this.#maxConcurrentTasks = resolved.maxConcurrentTasks;
+    this.#options = resolved;
     this.#scheduler = new Scheduler({
       maxConcurrentTasks: resolved.maxConcurrentTasks,
+      maxPendingTasks: resolved.maxPendingTasks,
       cancelGraceMs: resolved.cancelGraceMs,
       maxFinishedTasks: resolved.maxFinishedTasks,
       logger: resolveLogger(resolved.logger),
       workerPreload: resolved.workerPreload,
+      resourceLimits: resolved.resourceLimits,
     });
     if (resolved.autoStart) void this.runTasks();
   }
 
   /** How many tasks run at once: the size of the worker pool. */
   get maxConcurrentTasks(): number {
-    return this.#maxConcurrentTasks;
+    return this.#options.maxConcurrentTasks;
   }
 
   /**
@@ -75,6 +85,7 @@ export class TaskManager {
    *   the main thread. Either is called as `handler(task, args)`.
    * @returns The task's id.
    * @throws {ManagerStoppedError} after `stop()`.
+   * @throws {QueueFullError} when `maxPendingTasks` tasks are already pending.
    * @example
    * const id = manager.createTask('Urgent', workerTask(tasksUrl, 'work'), { priority: 100, args: 42 });
    */
@@ -82,9 +93,12 @@ export class TaskManager {
     if (this.#scheduler.isStopping) throw new ManagerStoppedError('createTask');
     checkNonEmptyString('name', name);
     this.#handlers.check(handler);
-    const { priority = 0, args } = checkOptions('options', options, CREATE_OPTIONS);
+    const { priority = 0, args, timeoutMs = this.#options.timeoutMs, retry } = checkOptions('options', options, CREATE_OPTIONS);
     checkFiniteNumber('options.priority', priority);
-    return this.#scheduler.create(name, handler as Handler, priority, args);
+    checkTimeout('options.timeoutMs', timeoutMs);
+    const retryPolicy = resolveRetry('options.retry', retry, this.#options.retry);
+    if (this.#scheduler.isQueueFull) throw new QueueFullError(this.#options.maxPendingTasks);
+    return this.#scheduler.create({ name, handler: handler as Handler, args, priority, timeoutMs, retry: retryPolicy, parentId: undefined });
   }
 
   /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
@@ -155,7 +169,7 @@ export class TaskManager {
     };
   }
 
-  /** Listens to one kind of event: 'created', 'started', 'progress', 'completed', 'failed' or 'cancelled'. */
+  /** Listens to one kind of event: 'created', 'started', 'progress', 'retrying', 'completed', 'failed' or 'cancelled'. */
   on<E extends TaskEventName>(event: E, listener: (...args: TaskManagerEvents[E]) => unknown): this {
     checkEventName(event);
     checkFunction('listener', listener);
@@ -195,6 +209,33 @@ export class TaskManager {
     return this.#scheduler.waitFor(id) ?? Promise.reject(new UnknownTaskError(id));
   }
 
+  /**
+   * Resolves once a task can be created without passing `maxPendingTasks` (at once when there
+   * is room). A producer that awaits it before each `createTask` never sees a QueueFullError.
+   * @example
+   * for await (const item of source) {
+   *   await manager.whenReady();
+   *   manager.createTask('Item', handler, { args: item });
+   * }
+   */
+  whenReady(): Promise<void> {
+    return this.#scheduler.whenReady();
+  }
+
+  /**
+   * Forgets a finished task, so that getTask no longer returns it.
+   * @returns true when the task was finished and is now forgotten; false for a pending, running or unknown task.
+   */
+  removeTask(id: string): boolean {
+    checkId(id);
+    return this.#scheduler.remove(id);
+  }
+
+  /** Forgets every finished task. Returns how many were forgotten. Stats are not affected. */
+  clearFinished(): number {
+    return this.#scheduler.clearFinished();
+  }
+
   /** Resolves when no task is pending or running and every worker slot is free. */
   onIdle(): Promise<void> {
     return this.#scheduler.onIdle();
@@ -217,7 +258,7 @@ function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string') throw new TypeError(`Expected \`id\` to be a task id string, ${received(id)}`);
 }
 
-const EVENT_NAMES: readonly string[] = ['created', 'started', 'progress', 'completed', 'failed', 'cancelled'];
+const EVENT_NAMES: readonly string[] = ['created', 'started', 'progress', 'retrying', 'completed', 'failed', 'cancelled'];
 
 function checkEventName(event: unknown): void {
   if (typeof event !== 'string' || !EVENT_NAMES.includes(event)) {

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toModuleUrl } from './handler.js';
+import type { ResourceLimits } from 'node:worker_threads';
 import { isLogger } from './logger.js';
-import { checkBoolean, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from './validate.js';
+import { NO_RETRY, resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import { checkBoolean, checkFiniteNumber, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from './validate.js';
 
 export interface TaskManagerOptions {
   /**
@@ -48,6 +50,26 @@ export interface TaskManagerOptions {
    * new TaskManager({ workerPreload: [new URL('./register-tsx.mjs', import.meta.url)] });
    */
   workerPreload?: ReadonlyArray<URL | string>;
+  /**
+   * The default time limit of a task, counted from when it starts (not from when it was
+   * queued). On expiry its signal aborts with a `TimeoutError`, its worker is terminated after
+   * `cancelGraceMs` if it has not settled, and it fails with "timed out after N ms".
+   * @default Infinity
+   */
+  timeoutMs?: number;
+  /** The default retry policy; `createTask`'s `retry` option is merged over it. */
+  retry?: RetryOptions;
+  /**
+   * The most tasks that may be pending at once. At the bound `createTask` throws a
+   * `QueueFullError`; `await manager.whenReady()` waits for room.
+   * @default Infinity
+   */
+  maxPendingTasks?: number;
+  /**
+   * Limits for each worker thread's heap and stack, as in `new Worker()`. A task that exhausts
+   * them fails with "worker ran out of memory" and the pool starts a new worker.
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 export interface ResolvedOptions {
@@ -58,6 +80,10 @@ export interface ResolvedOptions {
   readonly logger: Logger | false | undefined;
   /** As file: URLs. */
   readonly workerPreload: readonly string[];
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly maxPendingTasks: number;
+  readonly resourceLimits: ResourceLimits | undefined;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -66,18 +92,34 @@ export const DEFAULT_OPTIONS = {
   maxFinishedTasks: 10_000,
   logger: undefined,
   workerPreload: [],
+  timeoutMs: Infinity,
+  retry: NO_RETRY,
+  maxPendingTasks: Infinity,
+  resourceLimits: undefined,
 } as const satisfies Omit<ResolvedOptions, 'maxConcurrentTasks'>;
 
-const KNOWN_OPTIONS = ['maxConcurrentTasks', 'autoStart', 'cancelGraceMs', 'maxFinishedTasks', 'logger', 'workerPreload'] as const;
+const KNOWN_OPTIONS = [
+  'maxConcurrentTasks',
+  'autoStart',
+  'cancelGraceMs',
+  'maxFinishedTasks',
+  'logger',
+  'workerPreload',
+  'timeoutMs',
+  'retry',
+  'maxPendingTasks',
+  'resourceLimits',
+] as const;
 
 export function resolveOptions(options: TaskManagerOptions | undefined): ResolvedOptions {
   const given = checkOptions('options', options, KNOWN_OPTIONS);
-  const { workerPreload, ...rest } = given;
+  const { workerPreload, retry, ...rest } = given;
   const resolved: ResolvedOptions = {
     ...DEFAULT_OPTIONS,
     maxConcurrentTasks: availableParallelism(),
     ...withoutUndefined(rest),
     workerPreload: resolvePreload(workerPreload),
+    retry: resolveRetry('options.retry', retry),
   };
   checkPositiveInteger('options.maxConcurrentTasks', resolved.maxConcurrentTasks);
   checkBoolean('options.autoStart', resolved.autoStart);
@@ -88,10 +130,27 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
     }
     checkNonNegativeNumber('options.maxFinishedTasks', resolved.maxFinishedTasks);
   }
+  checkLimit('options.maxPendingTasks', resolved.maxPendingTasks);
+  checkTimeout('options.timeoutMs', resolved.timeoutMs);
+  if (resolved.resourceLimits !== undefined && (typeof resolved.resourceLimits !== 'object' || resolved.resourceLimits === null)) {
+    throw new TypeError(`Expected \`options.resourceLimits\` to be an object, ${received(resolved.resourceLimits)}`);
+  }
   if (resolved.logger !== undefined && resolved.logger !== false && !isLogger(resolved.logger)) {
     throw new TypeError(`Expected \`options.logger\` to be a pino logger or false, ${received(resolved.logger)}`);
   }
   return resolved;
+}
+
+/** A positive integer, or Infinity for no limit. */
+function checkLimit(name: string, value: unknown): void {
+  if (value !== Infinity) checkPositiveInteger(name, value);
+}
+
+/** A time limit in milliseconds: a number > 0, or Infinity for none. */
+export function checkTimeout(name: string, value: unknown): asserts value is number {
+  if (value === Infinity) return;
+  checkFiniteNumber(name, value);
+  if (value <= 0) throw new RangeError(`Expected \`${name}\` to be a number of milliseconds > 0, ${received(value)}`);
 }
 
 function resolvePreload(preload: unknown): string[] {

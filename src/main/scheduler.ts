@@ -5,21 +5,26 @@
  * burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
  */
 import { randomUUID } from 'node:crypto';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { serializeError, type SerializedError, type TaskOutcome, type TaskRequest } from '../workers/messages.js';
-import { TaskCancelledError } from './errors.js';
+import { TaskCancelledError, TaskTimeoutError } from './errors.js';
 import { SafeEmitter } from './events.js';
-import type { Handler, TaskHandler, WorkerTask } from './handler.js';
-import { MainTaskContext } from './main-context.js';
+import type { WorkerTask } from './handler.js';
+import { MainTaskContext, runOnMainThread } from './main-context.js';
 import { describeRunFailure, WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
-import { TaskRecord, TaskState, type FinalTaskState, type RunState, type Task, type TaskStats } from './task.js';
+import { Retention } from './retention.js';
+import { retryDelay } from './retry.js';
+import { TaskRecord, TaskState, type FinalTaskState, type RunState, type Task, type TaskSpec, type TaskStats } from './task.js';
 
 /** The events a manager emits, each with a snapshot of the task. */
 export interface TaskManagerEvents {
   created: [task: Task];
   started: [task: Task];
   progress: [task: Task];
+  /** A failed attempt will be tried again: the task is pending once more. */
+  retrying: [task: Task];
   completed: [task: Task];
   failed: [task: Task];
   cancelled: [task: Task];
@@ -29,10 +34,12 @@ export type TaskEventName = keyof TaskManagerEvents;
 
 export interface SchedulerOptions {
   readonly maxConcurrentTasks: number;
+  readonly maxPendingTasks: number;
   readonly cancelGraceMs: number;
   readonly maxFinishedTasks: number;
   readonly logger: Logger;
   readonly workerPreload: readonly string[];
+  readonly resourceLimits: ResourceLimits | undefined;
 }
 
 export class Scheduler {
@@ -42,13 +49,14 @@ export class Scheduler {
   readonly #pool: WorkerPool;
   readonly #records = new Map<string, TaskRecord>();
   readonly #queue = new PriorityQueue<TaskRecord>();
-  /** Runs that hold a slot, by dispatch number: running tasks, and cancelled ones still winding down. */
+  /** Runs that hold a slot, by dispatch number: running tasks, and stopped ones still winding down. */
   readonly #inFlight = new Map<number, TaskRecord>();
-  /** Finished tasks still kept, oldest first, from index #finishedHead on. */
-  #finished: TaskRecord[] = [];
-  #finishedHead = 0;
+  /** Pending tasks waiting out a retry delay, outside the queue. */
+  readonly #delayed = new Set<TaskRecord>();
+  readonly #finished: Retention<TaskRecord>;
   readonly #counts: TaskStats = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
   #idleWaiters: (() => void)[] = [];
+  #readyWaiters: (() => void)[] = [];
   #seq = 0;
   #runKey = 0;
   #slotsInUse = 0;
@@ -65,10 +73,11 @@ export class Scheduler {
     this.events = new SafeEmitter((error, event) => {
       this.#logger.error({ err: error, event }, 'a task event listener failed');
     });
+    this.#finished = new Retention(options.maxFinishedTasks, (record) => this.#records.delete(record.id));
     this.#pool = new WorkerPool({
       threads: options.maxConcurrentTasks,
       logLevel: this.#logger.levelVal,
-      resourceLimits: undefined,
+      resourceLimits: options.resourceLimits,
       preload: options.workerPreload,
       onProgress: (run, value) => this.#onWorkerProgress(run, value),
       onLog: (id, name, level, msg, fields) => this.#logger[level]({ ...fields, taskId: id, taskName: name }, msg),
@@ -80,8 +89,12 @@ export class Scheduler {
     return this.#isStopping;
   }
 
-  create(name: string, handler: Handler, priority: number, args: unknown): string {
-    const record = new TaskRecord(randomUUID(), name, this.#seq++, handler, args, priority);
+  get isQueueFull(): boolean {
+    return this.#counts.pending >= this.#options.maxPendingTasks;
+  }
+
+  create(spec: TaskSpec): string {
+    const record = new TaskRecord(randomUUID(), this.#seq++, spec);
     this.#records.set(record.id, record);
     this.#counts.total++;
     this.#counts.pending++;
@@ -116,7 +129,7 @@ export class Scheduler {
 
   updateProgress(id: string, value: number): boolean {
     const record = this.#records.get(id);
-    if (record === undefined || (record.state !== TaskState.PENDING && record.state !== TaskState.RUNNING)) return false;
+    if (record === undefined || !isLive(record)) return false;
     this.#setProgress(record, value);
     return true;
   }
@@ -126,31 +139,51 @@ export class Scheduler {
     if (record === undefined) return false;
     if (record.state === TaskState.PENDING) {
       this.#queue.remove(record);
+      this.#clearRetryTimer(record);
       this.#finalize(record, TaskState.CANCELLED);
+      this.#afterPendingLeft();
       this.#checkIdle();
       return true;
     }
     if (record.state !== TaskState.RUNNING || record.run === undefined) return false;
     const run = record.run;
-    const reason = new TaskCancelledError(record.id, why);
     this.#finalize(record, TaskState.CANCELLED);
-    if (typeof record.handler === 'function') run.controller.abort(reason);
-    else this.#pool.abort(run.key, serializeError(reason));
-    run.graceTimer = setTimeout(() => this.#forceStop(record, run, reason), this.#options.cancelGraceMs);
-    run.graceTimer.unref();
+    this.#stopRun(record, run, new TaskCancelledError(record.id, why));
     return true;
+  }
+
+  /** Forgets a finished task. */
+  remove(id: string): boolean {
+    const record = this.#records.get(id);
+    if (record === undefined || isLive(record)) return false;
+    this.#records.delete(id);
+    this.#finished.delete(id);
+    return true;
+  }
+
+  /** Forgets every finished task; returns how many. */
+  clearFinished(): number {
+    const ids = this.#finished.clear();
+    for (const id of ids) this.#records.delete(id);
+    return ids.length;
   }
 
   waitFor(id: string): Promise<Task> | undefined {
     const record = this.#records.get(id);
     if (record === undefined) return undefined;
-    if (record.state !== TaskState.PENDING && record.state !== TaskState.RUNNING) return Promise.resolve(record.snapshot());
+    if (!isLive(record)) return Promise.resolve(record.snapshot());
     return new Promise((resolve) => (record.waiters ??= []).push(resolve));
   }
 
   onIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Resolves once a task can be created without passing `maxPendingTasks`. */
+  whenReady(): Promise<void> {
+    if (!this.isQueueFull || this.#isStopping) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
   /** Starts dispatching. The promise resolves once the manager has stopped. */
@@ -170,9 +203,13 @@ export class Scheduler {
 
   async #stop(): Promise<void> {
     this.#isStopping = true;
-    const pending = this.#queue.drain().sort((a, b) => a.seq - b.seq);
-    for (const record of pending) this.#finalize(record, TaskState.CANCELLED);
+    const pending = [...this.#queue.drain(), ...this.#delayed].sort((a, b) => a.seq - b.seq);
+    for (const record of pending) {
+      this.#clearRetryTimer(record);
+      this.#finalize(record, TaskState.CANCELLED);
+    }
     for (const record of [...this.#inFlight.values()]) this.cancel(record.id, 'the manager was stopped');
+    this.#afterPendingLeft();
     await this.onIdle();
     await this.#pool.destroy();
     this.#resolveRunner?.();
@@ -188,25 +225,48 @@ export class Scheduler {
   }
 
   #drain(): void {
+    if (!this.#isDispatching) return;
+    let started = false;
     while (!this.#isStopping && this.#slotsInUse < this.#options.maxConcurrentTasks) {
       const record = this.#queue.pop();
-      if (record === undefined) return;
+      if (record === undefined) break;
       this.#start(record);
+      started = true;
     }
+    if (started) this.#afterPendingLeft();
   }
 
   #start(record: TaskRecord): void {
     this.#counts.pending--;
     this.#counts.running++;
     record.state = TaskState.RUNNING;
-    record.startedAt = Date.now();
-    const run: RunState = { key: ++this.#runKey, controller: new AbortController(), graceTimer: undefined };
+    record.startedAt ??= Date.now();
+    record.attempts++;
+    this.#runKey = this.#runKey === 0x7fffffff ? 1 : this.#runKey + 1;
+    const run: RunState = { key: this.#runKey, controller: new AbortController(), graceTimer: undefined, timeoutTimer: undefined };
     record.run = run;
     this.#slotsInUse++;
     this.#inFlight.set(run.key, record);
+    if (record.timeoutMs !== Infinity) {
+      run.timeoutTimer = setTimeout(() => this.#onTimeout(record, run), record.timeoutMs);
+    }
     this.#emit(record, 'started');
-    if (typeof record.handler === 'function') this.#runOnMainThread(record, run, record.handler);
-    else this.#runOnWorker(record, run, record.handler);
+    const { handler } = record;
+    if (typeof handler !== 'function') {
+      this.#runOnWorker(record, run, handler);
+    } else if (run.controller.signal.aborted) {
+      // Cancelled by a 'started' listener before it could begin.
+      queueMicrotask(() => this.#settle(record, run, undefined));
+    } else {
+      const context = new MainTaskContext(record, run, this.#logger, (value) => this.#setProgress(record, value));
+      runOnMainThread(
+        handler,
+        context,
+        record.args,
+        (value) => this.#settle(record, run, { ok: true, value, progress: undefined }),
+        (error) => this.#settle(record, run, { ok: false, error: serializeError(error), progress: undefined }),
+      );
+    }
   }
 
   #runOnWorker(record: TaskRecord, run: RunState, handler: WorkerTask): void {
@@ -224,48 +284,77 @@ export class Scheduler {
     );
   }
 
-  #runOnMainThread(record: TaskRecord, run: RunState, handler: TaskHandler): void {
-    if (run.controller.signal.aborted) {
-      // Cancelled by a 'started' listener before it could begin.
-      queueMicrotask(() => this.#settle(record, run, undefined, 'cancelled before it started'));
-      return;
-    }
-    const context = new MainTaskContext(record, run, this.#logger, (value) => this.#setProgress(record, value));
-    let returned: unknown;
-    try {
-      returned = handler(context, record.args);
-    } catch (error) {
-      returned = Promise.reject(error);
-    }
-    Promise.resolve(returned).then(
-      (value) => this.#settle(record, run, { ok: true, value, progress: undefined }),
-      (error: unknown) => this.#settle(record, run, { ok: false, error: serializeError(error), progress: undefined }),
-    );
-  }
-
-  /** A run has ended, one way or another: free its slot and, unless it was cancelled, finish its task. */
+  /** A run has ended, one way or another: free its slot and, if it is still the task's live run, end the attempt. */
   #settle(record: TaskRecord, run: RunState, outcome: TaskOutcome | undefined, failure?: string): void {
+    const isLiveRun = record.run === run && record.state === TaskState.RUNNING;
     if (!this.#releaseSlot(record, run)) return;
-    if (record.state === TaskState.RUNNING) {
+    if (isLiveRun) {
       if (outcome?.progress !== undefined) record.progress = outcome.progress;
       if (outcome?.ok === true) this.#finalize(record, TaskState.COMPLETED, outcome.value);
-      else this.#finalize(record, TaskState.FAILED, undefined, outcome === undefined ? failure : formatError(outcome.error));
+      else this.#failAttempt(record, outcome === undefined ? (failure ?? 'the run ended without an outcome') : formatError(outcome.error), false);
     }
     this.#drain();
     this.#checkIdle();
+  }
+
+  /** An attempt failed: retry it if the policy allows, or end the task FAILED. */
+  #failAttempt(record: TaskRecord, message: string, isTimeout: boolean): void {
+    (record.errors ??= []).push(message);
+    const { retry } = record;
+    const mayRetry = record.attempts < retry.attempts && (!isTimeout || retry.retryOnTimeout) && !this.#isStopping;
+    if (!mayRetry) {
+      this.#finalize(record, TaskState.FAILED, undefined, message);
+      return;
+    }
+    this.#counts.running--;
+    this.#counts.pending++;
+    record.state = TaskState.PENDING;
+    record.progress = 0;
+    this.#emit(record, 'retrying');
+    const delay = retryDelay(retry, record.attempts);
+    if (delay <= 0) {
+      this.#queue.push(record);
+      return;
+    }
+    this.#delayed.add(record);
+    record.retryTimer = setTimeout(() => {
+      record.retryTimer = undefined;
+      this.#delayed.delete(record);
+      this.#queue.push(record);
+      this.#drain();
+    }, delay);
+  }
+
+  #onTimeout(record: TaskRecord, run: RunState): void {
+    run.timeoutTimer = undefined;
+    if (record.run !== run || record.state !== TaskState.RUNNING) return;
+    const reason = new TaskTimeoutError(record.id, record.timeoutMs);
+    this.#stopRun(record, run, reason);
+    this.#failAttempt(record, reason.message, true);
+    this.#drain();
+    this.#checkIdle();
+  }
+
+  /** Aborts a run's signal, and forces it out of its slot if it has not settled after the grace period. */
+  #stopRun(record: TaskRecord, run: RunState, reason: Error): void {
+    if (typeof record.handler === 'function') run.controller.abort(reason);
+    else this.#pool.abort(run.key, serializeError(reason));
+    run.graceTimer = setTimeout(() => this.#forceStop(record, run, reason), this.#options.cancelGraceMs);
+    run.graceTimer.unref();
   }
 
   /** Frees the slot a run holds. Returns false when it was already freed. */
   #releaseSlot(record: TaskRecord, run: RunState): boolean {
     if (!this.#inFlight.delete(run.key)) return false;
     if (run.graceTimer !== undefined) clearTimeout(run.graceTimer);
+    if (run.timeoutTimer !== undefined) clearTimeout(run.timeoutTimer);
     if (record.run === run) record.run = undefined;
     this.#slotsInUse--;
     return true;
   }
 
-  /** The grace period of a cancelled run is over and it still holds its slot. */
-  #forceStop(record: TaskRecord, run: RunState, reason: TaskCancelledError): void {
+  /** The grace period of a stopped run is over and it still holds its slot. */
+  #forceStop(record: TaskRecord, run: RunState, reason: Error): void {
     if (!this.#inFlight.has(run.key)) return;
     if (typeof record.handler !== 'function') {
       // Terminates the worker; the run's promise then rejects and #settle frees the slot.
@@ -274,7 +363,7 @@ export class Scheduler {
     }
     this.#logger.warn(
       { taskId: record.id, taskName: record.name, graceMs: this.#options.cancelGraceMs },
-      'a main-thread handler did not stop within the grace period after cancellation; its slot is freed',
+      'a main-thread handler did not stop within the grace period; its slot is freed',
     );
     this.#settle(record, run, undefined);
   }
@@ -286,8 +375,8 @@ export class Scheduler {
 
   #onWorkerProgress(runKey: number, value: number): void {
     const record = this.#inFlight.get(runKey);
-    // A message that arrives after its task ended is dropped: the final value came with the outcome.
-    if (record === undefined || record.state !== TaskState.RUNNING) return;
+    // A message that arrives after its run ended is dropped: the final value came with the outcome.
+    if (record === undefined || record.run?.key !== runKey || record.state !== TaskState.RUNNING) return;
     this.#setProgress(record, value);
   }
 
@@ -306,24 +395,26 @@ export class Scheduler {
       const snapshot = record.snapshot();
       for (const resolve of waiters) resolve(snapshot);
     }
-    this.#retain(record);
+    this.#finished.add(record);
   }
 
-  #retain(record: TaskRecord): void {
-    this.#finished.push(record);
-    if (this.#finished.length - this.#finishedHead <= this.#options.maxFinishedTasks) return;
-    const oldest = this.#finished[this.#finishedHead] as TaskRecord;
-    this.#finished[this.#finishedHead++] = undefined as unknown as TaskRecord;
-    this.#records.delete(oldest.id);
-    // Compact now and then, so that the array does not grow without bound.
-    if (this.#finishedHead >= 1024 && this.#finishedHead * 2 >= this.#finished.length) {
-      this.#finished = this.#finished.slice(this.#finishedHead);
-      this.#finishedHead = 0;
-    }
+  #clearRetryTimer(record: TaskRecord): void {
+    if (record.retryTimer === undefined) return;
+    clearTimeout(record.retryTimer);
+    record.retryTimer = undefined;
+    this.#delayed.delete(record);
   }
 
   #emit(record: TaskRecord, event: TaskEventName): void {
     if (this.events.hasListeners(event)) this.events.emit(event, record.snapshot());
+  }
+
+  /** Some pending tasks have left the queue: wake producers waiting for room. */
+  #afterPendingLeft(): void {
+    if (this.#readyWaiters.length === 0 || (this.isQueueFull && !this.#isStopping)) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #isIdle(): boolean {
@@ -336,6 +427,10 @@ export class Scheduler {
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function isLive(record: TaskRecord): boolean {
+  return record.state === TaskState.PENDING || record.state === TaskState.RUNNING;
 }
 
 function formatError(error: SerializedError): string {

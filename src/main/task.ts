@@ -3,6 +3,7 @@
  */
 import type { Handler } from './handler.js';
 import type { QueueEntry } from './priority-queue.js';
+import type { RetryPolicy } from './retry.js';
 
 /** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
 export const TaskState = {
@@ -29,8 +30,14 @@ export interface Task<Result = unknown> {
   readonly progress: number;
   /** What the handler returned, once the task has completed. */
   readonly result: Result | undefined;
-  /** What went wrong, once the task has failed (or why it was cancelled). */
+  /** What went wrong, once the task has failed. */
   readonly error: string | undefined;
+  /** How many times the task has been started: 1 for a task that ran once, more when it was retried. */
+  readonly attempts: number;
+  /** Every failed attempt's error, oldest first. */
+  readonly errors: readonly string[];
+  /** The id of the task whose handler created this one, if any. */
+  readonly parentId: string | undefined;
   readonly createdAt: Date;
   readonly startedAt: Date | undefined;
   readonly completedAt: Date | undefined;
@@ -59,7 +66,14 @@ export class TaskRecord implements QueueEntry {
   /** Dropped once the task is final, so that retained tasks do not hold their inputs. */
   args: unknown;
   readonly createdAt: number;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly parentId: string | undefined;
   priority: number;
+  attempts = 0;
+  errors: string[] | undefined = undefined;
+  /** Set while a retry waits for its delay. */
+  retryTimer: NodeJS.Timeout | undefined = undefined;
   heapIndex = -1;
   state: TaskState = TaskState.PENDING;
   progress = 0;
@@ -72,13 +86,16 @@ export class TaskRecord implements QueueEntry {
   /** Resolvers of `waitFor` calls, made on first use. */
   waiters: ((task: Task) => void)[] | undefined = undefined;
 
-  constructor(id: string, name: string, seq: number, handler: Handler, args: unknown, priority: number) {
+  constructor(id: string, seq: number, spec: TaskSpec) {
     this.id = id;
-    this.name = name;
     this.seq = seq;
-    this.handler = handler;
-    this.args = args;
-    this.priority = priority;
+    this.name = spec.name;
+    this.handler = spec.handler;
+    this.args = spec.args;
+    this.priority = spec.priority;
+    this.timeoutMs = spec.timeoutMs;
+    this.retry = spec.retry;
+    this.parentId = spec.parentId;
     this.createdAt = Date.now();
   }
 
@@ -91,11 +108,26 @@ export class TaskRecord implements QueueEntry {
       progress: this.progress,
       result: this.result,
       error: this.error,
+      attempts: this.attempts,
+      errors: Object.freeze(this.errors === undefined ? [] : [...this.errors]),
+      parentId: this.parentId,
       createdAt: new Date(this.createdAt),
       startedAt: this.startedAt === undefined ? undefined : new Date(this.startedAt),
       completedAt: this.completedAt === undefined ? undefined : new Date(this.completedAt),
     });
   }
+}
+
+/** Everything createTask settles about a task. */
+export interface TaskSpec {
+  readonly name: string;
+  readonly handler: Handler;
+  readonly args: unknown;
+  readonly priority: number;
+  /** Infinity for none. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly parentId: string | undefined;
 }
 
 /** What a running task holds while it occupies a slot. */
@@ -109,4 +141,6 @@ export interface RunState {
   readonly controller: AbortController;
   /** The timer that forces a cancelled run to give up its slot. */
   graceTimer: NodeJS.Timeout | undefined;
+  /** The timer of the task's `timeoutMs`. */
+  timeoutTimer: NodeJS.Timeout | undefined;
 }

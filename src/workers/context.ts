@@ -90,6 +90,11 @@ export class WorkerTaskContext implements TaskContext {
     return this.#log;
   }
 
+  /** The dispatch number of this run. */
+  get runKey(): number {
+    return this.#run;
+  }
+
   abort(reason: unknown): void {
     this.#controller.abort(reason);
   }

@@ -3,6 +3,7 @@
  * loads handler modules on demand and runs one task per call, turning whatever happens
  * into a `TaskOutcome`: this function never throws.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { findUncloneable } from './cloneable.js';
 import { WorkerTaskContext } from './context.js';
@@ -61,6 +62,29 @@ control.on('message', (message: ControlMessage) => {
 });
 control.unref();
 
+/**
+ * Which task's code is running: set around each handler call, and carried by Node into the
+ * callbacks and promises it starts, so that an uncaught exception can be traced to its task.
+ */
+const taskScope = new AsyncLocalStorage<WorkerTaskContext>();
+const crashHandlers = new WeakMap<WorkerTaskContext, (error: unknown) => void>();
+
+process.on('uncaughtException', (error) => {
+  const context = taskScope.getStore();
+  const crash = context === undefined ? undefined : crashHandlers.get(context);
+  if (context !== undefined && crash !== undefined && running.get(context.runKey) === context) {
+    // Thrown by a callback of the task that is running: that task fails, the worker lives on.
+    crash(error);
+  } else if (context !== undefined) {
+    // Thrown by a timer or promise a finished task left behind: nobody is waiting for it.
+    context.log.warn({ err: error }, 'the task threw an uncaught exception after it had ended');
+  } else {
+    // Not from any task: the worker cannot know what state it is in, so it ends, as Node would
+    // have ended it, and the pool replaces it.
+    process.exit(1);
+  }
+});
+
 export default async function runTask(request: TaskRequest): Promise<TaskOutcome> {
   const context = new WorkerTaskContext(request, control, startData.logLevel);
   running.set(request.run, context);
@@ -73,7 +97,10 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
     if (preloadFailure !== undefined) throw preloadFailure;
     const handler = await loadHandler(request.module, request.exportName);
     context.signal.throwIfAborted();
-    const value = await handler(context, request.args);
+    const value = await new Promise((resolve, reject) => {
+      crashHandlers.set(context, reject);
+      taskScope.run(context, () => Promise.resolve(handler(context, request.args))).then(resolve, reject);
+    });
     const uncloneable = findUncloneable(value);
     if (uncloneable !== undefined) {
       throw new TypeError(`The handler's result cannot be cloned to the main thread: ${uncloneable}`);
@@ -82,6 +109,7 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
   } catch (error) {
     return { ok: false, error: serializeError(error), progress: context.end() };
   } finally {
+    crashHandlers.delete(context);
     running.delete(request.run);
   }
 }
