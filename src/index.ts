@@ -1,5 +1,6 @@
 export { TaskManager } from './main/manager.js';
 export { workerTask, isWorkerTask } from './main/handler.js';
+export { connectPort as connectManager } from './workers/manager-client.js';
 export { TaskState } from './main/task.js';
 export {
   TaskloomError,
@@ -9,6 +10,8 @@ export {
   WorkerCrashedError,
   TaskTimeoutError,
   QueueFullError,
+  DeadlockError,
+  CallerEndedError,
 } from './main/errors.js';
 
 export type { TaskManagerOptions } from './main/options.js';
@@ -18,3 +21,4 @@ export type { Handler, TaskHandler, WorkerTask } from './main/handler.js';
 export type { Task, TaskStats, FinalTaskState } from './main/task.js';
 export type { TaskManagerEvents, TaskEventName } from './main/scheduler.js';
 export type { TaskContext, TaskLogger } from './workers/context.js';
+export type { ManagerClient, ConnectedManager } from './workers/manager-client.js';

@@ -76,6 +76,25 @@ export class QueueFullError extends TaskloomError {
   }
 }
 
+/**
+ * Rejects a `waitFor` made from inside a handler that could never resolve: every slot is held
+ * by a task that is itself waiting, so the task waited for could never start.
+ */
+export class DeadlockError extends TaskloomError {
+  constructor(message: string) {
+    super(message, 'TASKLOOM_DEADLOCK');
+    this.name = 'DeadlockError';
+  }
+}
+
+/** Rejects a manager call made from a handler whose task has already ended (cancelled, say). */
+export class CallerEndedError extends TaskloomError {
+  constructor() {
+    super('The calling task is no longer running, so it cannot create tasks', 'TASKLOOM_CALLER_ENDED');
+    this.name = 'CallerEndedError';
+  }
+}
+
 /** What a task's `error` message is built from when its worker thread died under it. */
 export class WorkerCrashedError extends TaskloomError {
   constructor(message: string, options?: ErrorOptions) {

@@ -1,21 +1,34 @@
 /** The context of a task whose handler is a plain function, run on the main thread. */
 import type { Logger } from 'pino';
 import type { TaskContext, TaskLogger } from '../workers/context.js';
+import type { ManagerClient } from '../workers/manager-client.js';
 import { checkProgress } from './validate.js';
 import type { RunState, TaskRecord } from './task.js';
+
+/** What a main-thread context reaches back into the scheduler for. */
+export interface MainContextLinks {
+  readonly report: (progress: number) => void;
+  readonly manager: () => ManagerClient;
+}
 
 export class MainTaskContext implements TaskContext {
   readonly #record: TaskRecord;
   readonly #run: RunState;
   readonly #logger: Logger;
-  readonly #report: (value: number) => void;
+  readonly #links: MainContextLinks;
   #log: TaskLogger | undefined;
+  #manager: ManagerClient | undefined;
 
-  constructor(record: TaskRecord, run: RunState, logger: Logger, report: (value: number) => void) {
+  constructor(record: TaskRecord, run: RunState, logger: Logger, links: MainContextLinks) {
     this.#record = record;
     this.#run = run;
     this.#logger = logger;
-    this.#report = report;
+    this.#links = links;
+  }
+
+  get manager(): ManagerClient {
+    this.#manager ??= this.#links.manager();
+    return this.#manager;
   }
 
   get id(): string {
@@ -38,7 +51,7 @@ export class MainTaskContext implements TaskContext {
     checkProgress('task.progress', value);
     // Once the task has ended (or was cancelled), its progress is frozen.
     if (this.#record.run !== this.#run || this.#record.state !== 'running') return;
-    this.#report(value);
+    this.#links.report(value);
   }
 
   get log(): TaskLogger {

@@ -2,7 +2,10 @@
  * TaskManager: the public face of taskloom. It checks every argument and delegates the work
  * to its scheduler.
  */
-import { ManagerStoppedError, QueueFullError, UnknownTaskError } from './errors.js';
+import type { MessagePort } from 'node:worker_threads';
+import { createManagerClient } from '../workers/manager-client.js';
+import { ManagerEndpoint } from './endpoint.js';
+import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from './errors.js';
 import { HandlerChecker, type Handler } from './handler.js';
 import { resolveLogger } from './logger.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
@@ -55,10 +58,23 @@ export class TaskManager {
   readonly #scheduler: Scheduler;
   readonly #handlers: HandlerChecker = new HandlerChecker();
   readonly #options: ResolvedOptions;
+  readonly #endpoint: ManagerEndpoint;
+  #stopped: Promise<void> | undefined;
 
   constructor(options?: TaskManagerOptions) {
     const resolved = resolveOptions(options);
     this.#options = resolved;
+    this.#endpoint = new ManagerEndpoint({
+      createTask: (caller, name, handler, createOptions) =>
+        this.#createTask(name as string, handler as Handler, createOptions as CreateTaskOptions | undefined, this.#callerId(caller)),
+      getTask: (id) => this.getTask(id as string),
+      listTasks: (state) => this.listTasks(state as TaskState | undefined),
+      cancelTask: (id) => this.cancelTask(id as string),
+      setPriority: (id, priority) => this.setPriority(id as string, priority as number),
+      updateProgress: (id, progress) => this.updateProgress(id as string, progress as number),
+      getStats: () => this.getStats(),
+      waitFor: (caller, id) => this.#waitFor(caller, id),
+    });
     this.#scheduler = new Scheduler({
       maxConcurrentTasks: resolved.maxConcurrentTasks,
       maxPendingTasks: resolved.maxPendingTasks,
@@ -67,6 +83,8 @@ export class TaskManager {
       logger: resolveLogger(resolved.logger),
       workerPreload: resolved.workerPreload,
       resourceLimits: resolved.resourceLimits,
+      onManagerPort: (port) => this.#endpoint.serve(port, true),
+      managerClient: (runKey) => createManagerClient(this.#endpoint, runKey),
     });
     if (resolved.autoStart) void this.runTasks();
   }
@@ -90,6 +108,10 @@ export class TaskManager {
    * const id = manager.createTask('Urgent', workerTask(tasksUrl, 'work'), { priority: 100, args: 42 });
    */
   createTask<Args = unknown>(name: string, handler: Handler<Args>, options?: CreateTaskOptions<Args>): string {
+    return this.#createTask(name, handler as Handler, options, undefined);
+  }
+
+  #createTask(name: string, handler: Handler, options: CreateTaskOptions | undefined, parentId: string | undefined): string {
     if (this.#scheduler.isStopping) throw new ManagerStoppedError('createTask');
     checkNonEmptyString('name', name);
     this.#handlers.check(handler);
@@ -98,7 +120,7 @@ export class TaskManager {
     checkTimeout('options.timeoutMs', timeoutMs);
     const retryPolicy = resolveRetry('options.retry', retry, this.#options.retry);
     if (this.#scheduler.isQueueFull) throw new QueueFullError(this.#options.maxPendingTasks);
-    return this.#scheduler.create({ name, handler: handler as Handler, args, priority, timeoutMs, retry: retryPolicy, parentId: undefined });
+    return this.#scheduler.create({ name, handler, args, priority, timeoutMs, retry: retryPolicy, parentId });
   }
 
   /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
@@ -236,6 +258,36 @@ export class TaskManager {
     return this.#scheduler.clearFinished();
   }
 
+  /**
+   * A MessagePort for a worker thread of your own: send it there (in the transfer list) and call
+   * `connectManager(port)` on it to create, query and wait for tasks from that thread.
+   * @example
+   * const port = manager.createClientPort();
+   * const thread = new Worker(new URL('./producer.js', import.meta.url), { workerData: { port }, transferList: [port] });
+   */
+  createClientPort(): MessagePort {
+    if (this.#scheduler.isStopping) throw new ManagerStoppedError('createClientPort');
+    return this.#endpoint.createClientPort();
+  }
+
+  /** The id of the task whose live run has dispatch number `caller`, the parent of what it creates. */
+  #callerId(caller: number | undefined): string | undefined {
+    if (caller === undefined) return undefined;
+    const task = this.#scheduler.runningTask(caller);
+    if (task === undefined) throw new CallerEndedError();
+    return task.id;
+  }
+
+  #waitFor(caller: number | undefined, id: unknown): Promise<Task> {
+    const task = caller === undefined ? undefined : this.#scheduler.runningTask(caller);
+    if (task === undefined || typeof id !== 'string') return this.waitFor(id as string);
+    try {
+      return this.#scheduler.waitForFrom(task, id) ?? Promise.reject(new UnknownTaskError(id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Resolves when no task is pending or running and every worker slot is free. */
   onIdle(): Promise<void> {
     return this.#scheduler.onIdle();
@@ -246,7 +298,8 @@ export class TaskManager {
    * `cancelGraceMs`), and terminates the worker threads. Calling it again returns the same promise.
    */
   stop(): Promise<void> {
-    return this.#scheduler.stop();
+    this.#stopped ??= this.#scheduler.stop().then(() => this.#endpoint.close());
+    return this.#stopped;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

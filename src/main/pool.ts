@@ -29,11 +29,15 @@ export interface WorkerPoolOptions {
   readonly onProgress: (run: number, value: number) => void;
   readonly onLog: (id: string, name: string, level: LogLevelName, msg: string | undefined, fields: Record<string, unknown> | undefined) => void;
   readonly onPoolError: (error: unknown) => void;
+  /** A worker opened its channel to the manager. */
+  readonly onManagerPort: (port: MessagePort) => void;
 }
 
 export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #ports = new Map<number, MessagePort>();
+  /** Each worker's manager channel, once it has opened one. */
+  readonly #managerPorts = new Map<number, MessagePort>();
   #piscina: Piscina | undefined;
   #destroyed: Promise<void> | undefined;
 
@@ -61,8 +65,9 @@ export class WorkerPool {
   async #destroy(): Promise<void> {
     const piscina = this.#piscina;
     if (piscina !== undefined) await piscina.destroy();
-    for (const port of this.#ports.values()) port.close();
+    for (const port of [...this.#ports.values(), ...this.#managerPorts.values()]) port.close();
     this.#ports.clear();
+    this.#managerPorts.clear();
   }
 
   #start(): Piscina {
@@ -81,8 +86,10 @@ export class WorkerPool {
       if (isHandshake(message)) this.#adopt(message);
     });
     piscina.on('workerDestroy', (worker: { id: number }) => {
-      this.#ports.get(worker.id)?.close();
-      this.#ports.delete(worker.id);
+      for (const ports of [this.#ports, this.#managerPorts]) {
+        ports.get(worker.id)?.close();
+        ports.delete(worker.id);
+      }
     });
     // Piscina reports aborted runs and crashed workers here too; the scheduler has already
     // seen them through the run's promise, so this only logs.
@@ -92,10 +99,16 @@ export class WorkerPool {
   }
 
   #adopt({ threadId, port }: PortHandshake): void {
-    const { onProgress, onLog } = this.#options;
+    const { onProgress, onLog, onManagerPort } = this.#options;
     port.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress(message.run, message.value);
-      else onLog(message.id, message.name, message.level, message.msg, message.fields);
+      if (message.type === 'progress') {
+        onProgress(message.run, message.value);
+      } else if (message.type === 'log') {
+        onLog(message.id, message.name, message.level, message.msg, message.fields);
+      } else {
+        this.#managerPorts.set(threadId, message.port);
+        onManagerPort(message.port);
+      }
     });
     port.unref();
     this.#ports.set(threadId, port);

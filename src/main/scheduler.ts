@@ -5,13 +5,14 @@
  * burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
  */
 import { randomUUID } from 'node:crypto';
-import type { ResourceLimits } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { serializeError, type SerializedError, type TaskOutcome, type TaskRequest } from '../workers/messages.js';
-import { TaskCancelledError, TaskTimeoutError } from './errors.js';
+import { DeadlockError, TaskCancelledError, TaskTimeoutError } from './errors.js';
 import { SafeEmitter } from './events.js';
 import type { WorkerTask } from './handler.js';
 import { MainTaskContext, runOnMainThread } from './main-context.js';
+import type { ManagerClient } from '../workers/manager-client.js';
 import { describeRunFailure, WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { Retention } from './retention.js';
@@ -40,6 +41,10 @@ export interface SchedulerOptions {
   readonly logger: Logger;
   readonly workerPreload: readonly string[];
   readonly resourceLimits: ResourceLimits | undefined;
+  /** A worker opened its channel to the manager. */
+  readonly onManagerPort: (port: MessagePort) => void;
+  /** The `task.manager` of a main-thread handler, whose run has this dispatch number. */
+  readonly managerClient: (runKey: number) => ManagerClient;
 }
 
 export class Scheduler {
@@ -53,6 +58,8 @@ export class Scheduler {
   readonly #inFlight = new Map<number, TaskRecord>();
   /** Pending tasks waiting out a retry delay, outside the queue. */
   readonly #delayed = new Set<TaskRecord>();
+  /** Running tasks whose handlers are waiting for other tasks, with how many waits each has open. */
+  readonly #waiting = new Map<TaskRecord, number>();
   readonly #finished: Retention<TaskRecord>;
   readonly #counts: TaskStats = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
   #idleWaiters: (() => void)[] = [];
@@ -82,6 +89,7 @@ export class Scheduler {
       onProgress: (run, value) => this.#onWorkerProgress(run, value),
       onLog: (id, name, level, msg, fields) => this.#logger[level]({ ...fields, taskId: id, taskName: name }, msg),
       onPoolError: (error) => this.#logger.debug({ err: error }, 'worker pool reported an error'),
+      onManagerPort: options.onManagerPort,
     });
   }
 
@@ -95,6 +103,7 @@ export class Scheduler {
 
   create(spec: TaskSpec): string {
     const record = new TaskRecord(randomUUID(), this.#seq++, spec);
+    if (spec.parentId !== undefined) (this.#records.get(spec.parentId)!.children ??= []).push(record);
     this.#records.set(record.id, record);
     this.#counts.total++;
     this.#counts.pending++;
@@ -147,9 +156,41 @@ export class Scheduler {
     }
     if (record.state !== TaskState.RUNNING || record.run === undefined) return false;
     const run = record.run;
+    const children = record.children;
     this.#finalize(record, TaskState.CANCELLED);
     this.#stopRun(record, run, new TaskCancelledError(record.id, why));
+    for (const child of children ?? []) this.cancel(child.id, `its parent task ${record.id} was cancelled`);
     return true;
+  }
+
+  /** The task whose live run has this dispatch number: the caller of a manager call from a worker. */
+  runningTask(runKey: number): TaskRecord | undefined {
+    const record = this.#inFlight.get(runKey);
+    return record !== undefined && record.run?.key === runKey && record.state === TaskState.RUNNING ? record : undefined;
+  }
+
+  /**
+   * waitFor on behalf of a running task. Fails at once, rather than hang, when every slot would
+   * be held by a task that is waiting: then no pending task could ever start.
+   */
+  waitForFrom(caller: TaskRecord, id: string): Promise<Task> | undefined {
+    const target = this.#records.get(id);
+    if (target === undefined || !isLive(target)) return this.waitFor(id);
+    if (target === caller) throw new DeadlockError(`Task ${id} cannot wait for itself`);
+    const open = this.#waiting.get(caller) ?? 0;
+    if (open === 0 && this.#waiting.size + 1 >= this.#options.maxConcurrentTasks) {
+      throw new DeadlockError(
+        `waitFor(${JSON.stringify(id)}) would deadlock: all ${this.#options.maxConcurrentTasks} slots would be held by ` +
+          'tasks waiting for other tasks, so the task waited for could never start. Raise maxConcurrentTasks, or wait for ' +
+          'child tasks outside the handler.',
+      );
+    }
+    this.#waiting.set(caller, open + 1);
+    return this.waitFor(id)!.finally(() => {
+      const left = (this.#waiting.get(caller) ?? 0) - 1;
+      if (left > 0) this.#waiting.set(caller, left);
+      else this.#waiting.delete(caller);
+    });
   }
 
   /** Forgets a finished task. */
@@ -258,7 +299,10 @@ export class Scheduler {
       // Cancelled by a 'started' listener before it could begin.
       queueMicrotask(() => this.#settle(record, run, undefined));
     } else {
-      const context = new MainTaskContext(record, run, this.#logger, (value) => this.#setProgress(record, value));
+      const context = new MainTaskContext(record, run, this.#logger, {
+        report: (value) => this.#setProgress(record, value),
+        manager: () => this.#options.managerClient(run.key),
+      });
       runOnMainThread(
         handler,
         context,
@@ -349,6 +393,7 @@ export class Scheduler {
     if (run.graceTimer !== undefined) clearTimeout(run.graceTimer);
     if (run.timeoutTimer !== undefined) clearTimeout(run.timeoutTimer);
     if (record.run === run) record.run = undefined;
+    this.#waiting.delete(record);
     this.#slotsInUse--;
     return true;
   }
@@ -388,6 +433,8 @@ export class Scheduler {
     record.result = result;
     record.error = error;
     record.args = undefined;
+    record.children = undefined;
+    this.#waiting.delete(record);
     this.#emit(record, state);
     const waiters = record.waiters;
     if (waiters !== undefined) {

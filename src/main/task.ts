@@ -83,6 +83,8 @@ export class TaskRecord implements QueueEntry {
   completedAt: number | undefined = undefined;
   /** Set while the task runs: the key of its messages and its cancel controls. */
   run: RunState | undefined = undefined;
+  /** Tasks this one's handler created, made on first use; dropped once this task is final. */
+  children: TaskRecord[] | undefined = undefined;
   /** Resolvers of `waitFor` calls, made on first use. */
   waiters: ((task: Task) => void)[] | undefined = undefined;
 

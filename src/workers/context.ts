@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { checkProgress } from '../main/validate.js';
+import type { ManagerClient } from './manager-client.js';
 import type { LogLevelName, TaskRequest, WorkerMessage } from './messages.js';
 
 /** A pino-style logger: `log.info('text')` or `log.info({ some: 'fields' }, 'text')`. */
@@ -34,6 +35,12 @@ export interface TaskContext {
   progress: number;
   /** A logger whose lines reach the manager's logger tagged with the task's id and name. */
   readonly log: TaskLogger;
+  /**
+   * The manager, from inside the handler: create child tasks (their `parentId` is this task's
+   * id), query tasks and stats, and wait for tasks. On a worker the channel to the manager is
+   * opened on first use, once per worker; a handler that never touches it pays nothing.
+   */
+  readonly manager: ManagerClient;
 }
 
 export const LOG_LEVELS: Readonly<Record<LogLevelName, number>> = {
@@ -53,13 +60,16 @@ export class WorkerTaskContext implements TaskContext {
   readonly #port: MessagePort;
   readonly #logLevel: number;
   readonly #controller = new AbortController();
+  readonly #openManager: (runKey: number) => ManagerClient;
+  #manager: ManagerClient | undefined;
   #progress = 0;
   #hasProgress = false;
   #isFlushScheduled = false;
   #hasEnded = false;
   #log: TaskLogger | undefined;
 
-  constructor(request: TaskRequest, port: MessagePort, logLevel: number) {
+  constructor(request: TaskRequest, port: MessagePort, logLevel: number, openManager: (runKey: number) => ManagerClient) {
+    this.#openManager = openManager;
     this.id = request.id;
     this.name = request.name;
     this.#run = request.run;
@@ -88,6 +98,11 @@ export class WorkerTaskContext implements TaskContext {
   get log(): TaskLogger {
     this.#log ??= createPortLogger(this.#port, this.id, this.name, this.#logLevel);
     return this.#log;
+  }
+
+  get manager(): ManagerClient {
+    this.#manager ??= this.#openManager(this.#run);
+    return this.#manager;
   }
 
   /** The dispatch number of this run. */

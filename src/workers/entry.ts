@@ -6,11 +6,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { findUncloneable } from './cloneable.js';
+import * as Comlink from 'comlink';
 import { WorkerTaskContext } from './context.js';
+import { createManagerClient, type EndpointLike, type ManagerClient } from './manager-client.js';
+import { portEndpoint } from './port-endpoint.js';
 import {
   HANDSHAKE,
   serializeError,
   type ControlMessage,
+  type ManagerEndpointApi,
+  type WorkerMessage,
   type PortHandshake,
   type SerializedError,
   type TaskOutcome,
@@ -85,8 +90,22 @@ process.on('uncaughtException', (error) => {
   }
 });
 
+let managerEndpoint: EndpointLike | undefined;
+
+/** The manager's client for a run: the worker's channel to the manager is opened on first use. */
+function openManager(runKey: number): ManagerClient {
+  if (managerEndpoint === undefined) {
+    const { port1, port2 } = new MessageChannel();
+    const message: WorkerMessage = { type: 'manager-port', port: port2 };
+    control.postMessage(message, [port2]);
+    port1.unref();
+    managerEndpoint = Comlink.wrap<ManagerEndpointApi>(portEndpoint(port1)) as unknown as EndpointLike;
+  }
+  return createManagerClient(managerEndpoint, runKey);
+}
+
 export default async function runTask(request: TaskRequest): Promise<TaskOutcome> {
-  const context = new WorkerTaskContext(request, control, startData.logLevel);
+  const context = new WorkerTaskContext(request, control, startData.logLevel, openManager);
   running.set(request.run, context);
   const early = earlyAborts.get(request.run);
   if (early !== undefined) {

@@ -59,7 +59,36 @@ export type WorkerMessage =
       readonly level: LogLevelName;
       readonly msg: string | undefined;
       readonly fields: Record<string, unknown> | undefined;
-    };
+    }
+  | ManagerPortMessage;
+
+/**
+ * Worker → main, on the control port, once per worker and only when a handler first touches
+ * `task.manager`: the port over which the worker calls the manager (with comlink).
+ */
+export interface ManagerPortMessage {
+  readonly type: 'manager-port';
+  readonly port: MessagePort;
+}
+
+/** What every manager call over a port resolves with: errors travel as data, and are re-thrown as the same class. */
+export type RemoteResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SerializedError };
+
+/**
+ * The manager's side of a client port, as comlink exposes it. `caller` is the dispatch number
+ * of the task whose handler makes the call (it becomes the parent of tasks it creates), or
+ * undefined for a thread of the application's own.
+ */
+export interface ManagerEndpointApi {
+  createTask(caller: number | undefined, name: unknown, handler: unknown, options: unknown): RemoteResult<string>;
+  getTask(id: unknown): RemoteResult<unknown>;
+  listTasks(state: unknown): RemoteResult<unknown[]>;
+  cancelTask(id: unknown): RemoteResult<boolean>;
+  setPriority(id: unknown, priority: unknown): RemoteResult<boolean>;
+  updateProgress(id: unknown, progress: unknown): RemoteResult<boolean>;
+  getStats(): RemoteResult<unknown>;
+  waitFor(caller: number | undefined, id: unknown): Promise<RemoteResult<unknown>>;
+}
 
 /** Main → worker, on the control port. */
 export type ControlMessage = { readonly type: 'abort'; readonly run: number; readonly reason: SerializedError };

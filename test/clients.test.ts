@@ -1,0 +1,114 @@
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { workerTask } from 'taskloom';
+import { createGate, waitGate } from './fixtures/gate.js';
+import { createManager, nextEvent, recordEvents } from './helpers.js';
+
+const CLIENTS = new URL('./fixtures/clients.ts', import.meta.url);
+const client = (exportName: string) => workerTask(CLIENTS, exportName);
+
+describe('task.manager inside a worker handler', () => {
+  it('fans out into 8 child tasks and fans their results back in', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const id = manager.createTask('Sum 0..9999', client('sumRange'), { args: { to: 10_000, parts: 8 } });
+    const task = await manager.waitFor(id);
+    expect(task.state).toBe('completed');
+    const { sum, children } = task.result as { sum: number; children: string[] };
+    expect(sum).toBe((9_999 * 10_000) / 2);
+    expect(children).toHaveLength(8);
+    for (const child of children) expect(manager.getTask(child)).toMatchObject({ state: 'completed', parentId: id });
+    expect(manager.getTask(id)!.parentId).toBeUndefined();
+    expect(manager.getStats()).toMatchObject({ total: 9, completed: 9 });
+  });
+
+  it('reads stats and lists tasks from a worker', async () => {
+    const manager = createManager({ autoStart: true });
+    const task = await manager.waitFor(manager.createTask('Inspector', client('inspectManager')));
+    expect(task.result).toEqual({
+      myState: 'running',
+      runningNames: ['Inspector'],
+      stats: { total: 1, pending: 0, running: 1, completed: 0, failed: 0, cancelled: 0 },
+    });
+  });
+
+  it('cancels the pending and running children of a cancelled parent', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 3, cancelGraceMs: 5_000 });
+    const events = recordEvents(manager);
+    const ready = createGate();
+    const parent = manager.createTask('Parent', client('parentOfWaiters'), { args: { count: 4, ready } });
+    await waitGate(ready);
+    const children = manager.listTasks().filter((t) => t.parentId === parent);
+    expect(children).toHaveLength(4);
+    // Two slots for four children: some run, the others wait.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(manager.cancelTask(parent)).toBe(true);
+    await manager.onIdle();
+    for (const child of children) expect(manager.getTask(child.id)!.state).toBe('cancelled');
+    const started = new Set(events.filter((e) => e.event === 'started').map((e) => e.task.id));
+    expect(children.some((child) => started.has(child.id))).toBe(true);
+    expect(manager.getStats()).toMatchObject({ total: 5, cancelled: 5 });
+  });
+
+  it('fails at once, naming the deadlock, when a task waits for a child that could never start', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1 });
+    const parent = manager.createTask('Waits for its child', client('waitsForOwnChild'));
+    const task = await manager.waitFor(parent);
+    const result = task.result as { waited: boolean; name: string; code: string; message: string; child: string };
+    expect(result).toMatchObject({ waited: false, name: 'DeadlockError', code: 'TASKLOOM_DEADLOCK' });
+    expect(result.message).toMatch(/would deadlock: all 1 slots would be held by tasks waiting for other tasks/);
+    // The parent returned, freeing the slot, so the child runs after all.
+    expect((await manager.waitFor(result.child)).state).toBe('completed');
+  });
+
+  it('waits without complaint when a free slot lets the child run', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const task = await manager.waitFor(manager.createTask('Waits for its child', client('waitsForOwnChild')));
+    expect(task.result).toEqual({ waited: true });
+  });
+
+  it('rejects bad input through the proxy with the same TypeError or RangeError, in the calling thread', async () => {
+    const manager = createManager({ autoStart: true });
+    const task = await manager.waitFor(manager.createTask('Bad calls', client('badCalls')));
+    expect(task.state).toBe('completed');
+    const [emptyName, nanPriority, fnHandler, badProgress, badState, unknownId] = task.result as Record<string, unknown>[];
+    expect(emptyName).toMatchObject({ name: 'RangeError', isRangeError: true, message: 'Expected `name` to be a non-empty string, got `""` (string)' });
+    expect(nanPriority).toMatchObject({ name: 'TypeError', isTypeError: true, message: 'Expected `options.priority` to be a finite number, got `NaN` (number)' });
+    expect(fnHandler).toMatchObject({ isTypeError: true, message: expect.stringMatching(/functions cannot cross threads/) as unknown });
+    expect(badProgress).toMatchObject({ isRangeError: true, message: 'Expected `progress` to be between 0 and 100, got `250` (number)' });
+    expect(badState).toMatchObject({ isRangeError: true });
+    expect(unknownId).toMatchObject({ name: 'UnknownTaskError', code: 'TASKLOOM_UNKNOWN_TASK' });
+    expect(manager.getStats().total).toBe(1);
+  });
+});
+
+describe('a worker thread of the application', () => {
+  it('creates and waits for tasks through connectManager(port)', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const port = manager.createClientPort();
+    const appThread = new URL('./fixtures/app-thread.ts', import.meta.url).href;
+    // The thread registers tsx itself so that it can run TypeScript, as the pool's workers do.
+    const thread = new Worker(
+      `import('tsx/esm/api').then(({ register }) => register()).then(() => import(${JSON.stringify(appThread)}))`,
+      { eval: true, workerData: { port, count: 5 }, transferList: [port] },
+    );
+    const [report] = (await once(thread, 'message')) as [{ results: number[]; parents: (string | null)[]; badInput: unknown }];
+    expect(report.results).toEqual([0, 1, 3, 6, 10]);
+    expect(report.parents).toEqual([null, null, null, null, null]);
+    expect(report.badInput).toEqual({ isTypeError: true, message: 'Expected `priority` to be a finite number, got `Infinity` (number)' });
+    expect(manager.getStats()).toMatchObject({ total: 5, completed: 5 });
+    await once(thread, 'exit');
+  });
+
+  it('sees a main-thread handler use task.manager the same way', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const parent = manager.createTask('Main-thread parent', async (task) => {
+      const child = await task.manager.createTask('child', client('sumPart'), { args: { from: 1, to: 4 } });
+      return (await task.manager.waitFor(child)).result;
+    });
+    const started = nextEvent(manager, 'completed', parent);
+    expect((await manager.waitFor(parent)).result).toBe(6);
+    await started;
+    expect(manager.listTasks().find((t) => t.name === 'child')!.parentId).toBe(parent);
+  });
+});
