@@ -12,10 +12,13 @@ export {
   QueueFullError,
   DeadlockError,
   CallerEndedError,
+  MapItemError,
 } from './main/errors.js';
+export { MapRun } from './main/batch.js';
 
 export type { TaskManagerOptions } from './main/options.js';
 export type { RetryOptions } from './main/retry.js';
+export type { MapOptions, Settled } from './main/batch.js';
 export type { CreateTaskOptions, TaskEventType, TaskEventCallback } from './main/manager.js';
 export type { Handler, TaskHandler, WorkerTask } from './main/handler.js';
 export type { Task, TaskStats, FinalTaskState } from './main/task.js';

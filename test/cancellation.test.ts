@@ -83,6 +83,18 @@ describe('cancelTask', () => {
     expect(isOpen(started)).toBe(false);
   });
 
+  it('reaches a worker that is still starting up when the task is cancelled', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1, cancelGraceMs: 60_000 });
+    const started = createGate();
+    const aborted = createGate();
+    // The pool is cold: the abort is sent before the worker has opened its control port.
+    const id = manager.createTask('Cold start', fixture('untilAborted'), { args: { started, aborted } });
+    await nextEvent(manager, 'started', id);
+    expect(manager.cancelTask(id)).toBe(true);
+    const next = await manager.waitFor(manager.createTask('Next', fixture('echo'), { args: 'ran' }));
+    expect(next.result).toBe('ran');
+  });
+
   it('keeps CANCELLED whatever the handler does afterwards, and returns false for later cancels', async () => {
     const manager = createManager({ autoStart: true, cancelGraceMs: 30_000 });
     const events = recordEvents(manager);

@@ -95,6 +95,18 @@ export class CallerEndedError extends TaskloomError {
   }
 }
 
+/** Rejects a `map` whose handler threw for one item (unless `settle` was set). */
+export class MapItemError extends TaskloomError {
+  /** The index of the item in the input. */
+  readonly index: number;
+
+  constructor(index: number, error: string) {
+    super(`item ${index} failed: ${error}`, 'TASKLOOM_MAP_ITEM_FAILED');
+    this.name = 'MapItemError';
+    this.index = index;
+  }
+}
+
 /** What a task's `error` message is built from when its worker thread died under it. */
 export class WorkerCrashedError extends TaskloomError {
   constructor(message: string, options?: ErrorOptions) {

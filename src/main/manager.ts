@@ -6,13 +6,23 @@ import type { MessagePort } from 'node:worker_threads';
 import { createManagerClient } from '../workers/manager-client.js';
 import { ManagerEndpoint } from './endpoint.js';
 import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from './errors.js';
-import { HandlerChecker, type Handler } from './handler.js';
+import { MapRun, type MapOptions, type Settled } from './batch.js';
+import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from './handler.js';
 import { resolveLogger } from './logger.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
-import { resolveRetry, type RetryOptions } from './retry.js';
+import { NO_RETRY, resolveRetry, type RetryOptions } from './retry.js';
 import { Scheduler, type TaskEventName, type TaskManagerEvents } from './scheduler.js';
 import { TaskState, type Task, type TaskStats } from './task.js';
-import { checkFiniteNumber, checkFunction, checkNonEmptyString, checkOptions, checkProgress, received } from './validate.js';
+import {
+  checkBoolean,
+  checkFiniteNumber,
+  checkFunction,
+  checkNonEmptyString,
+  checkOptions,
+  checkPositiveInteger,
+  checkProgress,
+  received,
+} from './validate.js';
 
 export interface CreateTaskOptions<Args = unknown> {
   /**
@@ -38,6 +48,7 @@ export type TaskEventCallback = (task: Task, eventType: TaskEventType) => void |
 
 const CALLBACK_EVENTS: readonly TaskEventType[] = ['started', 'completed', 'failed', 'cancelled'];
 const CREATE_OPTIONS = ['priority', 'args', 'timeoutMs', 'retry'] as const;
+const MAP_OPTIONS = ['concurrency', 'chunkSize', 'priority', 'signal', 'settle', 'name'] as const;
 const STATES: readonly string[] = Object.values(TaskState);
 
 /**
@@ -256,6 +267,44 @@ export class TaskManager {
   /** Forgets every finished task. Returns how many were forgotten. Stats are not affected. */
   clearFinished(): number {
     return this.#scheduler.clearFinished();
+  }
+
+  /**
+   * Runs a worker handler over every item of an iterable or async iterable, and yields the
+   * results in input order. The batch is one task (see `getTask(run.id)`): one progress figure,
+   * one set of events. With `chunkSize` above 1 each worker run handles that many items.
+   * Input is read only as fast as results are taken, so an endless input runs in bounded memory.
+   * An item that throws rejects the batch with a MapItemError naming its index, unless
+   * `settle: true`, which yields every item's outcome instead.
+   * @example
+   * const squares = await manager.map(workerTask(tasksUrl, 'square'), [1, 2, 3], { chunkSize: 256 }).toArray();
+   */
+  map<Item, Result = unknown>(handler: WorkerTask, items: Iterable<Item> | AsyncIterable<Item>, options: MapOptions & { settle: true }): MapRun<Settled<Result>>;
+  map<Item, Result = unknown>(handler: WorkerTask, items: Iterable<Item> | AsyncIterable<Item>, options?: MapOptions): MapRun<Result>;
+  map(handler: WorkerTask, items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): MapRun<unknown> {
+    if (this.#scheduler.isStopping) throw new ManagerStoppedError('map');
+    if (!isWorkerTask(handler)) {
+      throw new TypeError(`Expected \`handler\` to be a workerTask(...) reference, ${received(handler)}`);
+    }
+    this.#handlers.check(handler);
+    if (items === null || typeof items !== 'object' || !(Symbol.iterator in items || Symbol.asyncIterator in items)) {
+      throw new TypeError(`Expected \`items\` to be an iterable or an async iterable, ${received(items)}`);
+    }
+    const given = checkOptions('options', options, MAP_OPTIONS);
+    const { concurrency = this.#options.maxConcurrentTasks, chunkSize = 1, priority = 0, settle = false, name = 'map', signal } = given;
+    checkPositiveInteger('options.concurrency', concurrency);
+    checkPositiveInteger('options.chunkSize', chunkSize);
+    checkFiniteNumber('options.priority', priority);
+    checkBoolean('options.settle', settle);
+    checkNonEmptyString('options.name', name);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, ${received(signal)}`);
+    }
+    let run: MapRun<unknown> | undefined;
+    const spec = { name, handler, args: undefined, priority, timeoutMs: Infinity, retry: NO_RETRY, parentId: undefined };
+    const id = this.#scheduler.createBatch(spec, () => run?.cancelChunks());
+    run = new MapRun({ scheduler: this.#scheduler, id, name, handler, items, concurrency, chunkSize, priority, settle, signal });
+    return run;
   }
 
   /**

@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
 export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #ports = new Map<number, MessagePort>();
+  /** Aborts of runs that have not ended yet, for workers whose port arrives later. */
+  readonly #aborts = new Map<number, ControlMessage>();
   /** Each worker's manager channel, once it has opened one. */
   readonly #managerPorts = new Map<number, MessagePort>();
   #piscina: Piscina | undefined;
@@ -50,10 +52,19 @@ export class WorkerPool {
     return (this.#piscina ?? this.#start()).run(request, { signal }) as Promise<TaskOutcome>;
   }
 
-  /** Asks the worker running `run` to abort its task's signal. Cheap: one message per worker. */
+  /**
+   * Asks the worker running `run` to abort its task's signal. Cheap: one message per worker.
+   * A worker still starting up has no port yet: it gets the message when its port arrives.
+   */
   abort(run: number, reason: SerializedError): void {
     const message: ControlMessage = { type: 'abort', run, reason };
+    this.#aborts.set(run, message);
     for (const port of this.#ports.values()) port.postMessage(message);
+  }
+
+  /** The run has ended: its abort, if any, need not reach workers that start later. */
+  settled(run: number): void {
+    this.#aborts.delete(run);
   }
 
   /** Terminates every worker. Safe to call more than once. */
@@ -112,6 +123,7 @@ export class WorkerPool {
     });
     port.unref();
     this.#ports.set(threadId, port);
+    for (const message of this.#aborts.values()) port.postMessage(message);
   }
 }
 

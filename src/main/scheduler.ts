@@ -17,7 +17,16 @@ import { describeRunFailure, WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { Retention } from './retention.js';
 import { retryDelay } from './retry.js';
-import { TaskRecord, TaskState, type FinalTaskState, type RunState, type Task, type TaskSpec, type TaskStats } from './task.js';
+import {
+  TaskRecord,
+  TaskState,
+  type FinalTaskState,
+  type InternalHooks,
+  type RunState,
+  type Task,
+  type TaskSpec,
+  type TaskStats,
+} from './task.js';
 
 /** The events a manager emits, each with a snapshot of the task. */
 export interface TaskManagerEvents {
@@ -58,6 +67,8 @@ export class Scheduler {
   readonly #inFlight = new Map<number, TaskRecord>();
   /** Pending tasks waiting out a retry delay, outside the queue. */
   readonly #delayed = new Set<TaskRecord>();
+  /** Live `map` batches. */
+  readonly #batches = new Set<TaskRecord>();
   /** Running tasks whose handlers are waiting for other tasks, with how many waits each has open. */
   readonly #waiting = new Map<TaskRecord, number>();
   readonly #finished: Retention<TaskRecord>;
@@ -113,6 +124,48 @@ export class Scheduler {
     return record.id;
   }
 
+  /** Queues an internal task (a chunk of a `map`): it takes a slot but is not listed, counted or announced. */
+  createInternal(id: string, spec: TaskSpec, hooks: InternalHooks): TaskRecord {
+    const record = new TaskRecord(id, this.#seq++, spec);
+    record.internal = hooks;
+    this.#queue.push(record);
+    this.#scheduleDrain();
+    return record;
+  }
+
+  /** Records a `map` batch: one task record, pending until `startBatch`, that holds no slot. */
+  createBatch(spec: TaskSpec, onCancel: () => void): string {
+    const record = new TaskRecord(randomUUID(), this.#seq++, spec);
+    record.batch = { cancel: onCancel };
+    this.#records.set(record.id, record);
+    this.#batches.add(record);
+    this.#counts.total++;
+    this.#counts.pending++;
+    this.#emit(record, 'created');
+    return record.id;
+  }
+
+  startBatch(id: string): void {
+    const record = this.#records.get(id);
+    if (record?.state !== TaskState.PENDING) return;
+    this.#counts.pending--;
+    this.#counts.running++;
+    record.state = TaskState.RUNNING;
+    record.startedAt = Date.now();
+    record.attempts = 1;
+    this.#emit(record, 'started');
+    this.#afterPendingLeft();
+  }
+
+  finishBatch(id: string, state: FinalTaskState, result?: unknown, error?: string): void {
+    const record = this.#records.get(id);
+    if (record === undefined || !isLive(record)) return;
+    this.#batches.delete(record);
+    if (state === TaskState.COMPLETED) record.progress = 100;
+    this.#finalize(record, state, result, error);
+    this.#checkIdle();
+  }
+
   get(id: string): Task | undefined {
     return this.#records.get(id)?.snapshot();
   }
@@ -145,21 +198,24 @@ export class Scheduler {
 
   cancel(id: string, why?: string): boolean {
     const record = this.#records.get(id);
-    if (record === undefined) return false;
+    return record !== undefined && this.cancelRecord(record, why);
+  }
+
+  /** Cancels a pending or running task, listed or internal, and the children it created. */
+  cancelRecord(record: TaskRecord, why?: string): boolean {
+    if (!isLive(record)) return false;
+    const { run, children, batch } = record;
     if (record.state === TaskState.PENDING) {
       this.#queue.remove(record);
       this.#clearRetryTimer(record);
-      this.#finalize(record, TaskState.CANCELLED);
-      this.#afterPendingLeft();
-      this.#checkIdle();
-      return true;
     }
-    if (record.state !== TaskState.RUNNING || record.run === undefined) return false;
-    const run = record.run;
-    const children = record.children;
+    if (batch !== undefined) this.#batches.delete(record);
     this.#finalize(record, TaskState.CANCELLED);
-    this.#stopRun(record, run, new TaskCancelledError(record.id, why));
-    for (const child of children ?? []) this.cancel(child.id, `its parent task ${record.id} was cancelled`);
+    if (run !== undefined) this.#stopRun(record, run, new TaskCancelledError(record.id, why));
+    batch?.cancel();
+    for (const child of children ?? []) this.cancelRecord(child, `its parent task ${record.id} was cancelled`);
+    this.#afterPendingLeft();
+    this.#checkIdle();
     return true;
   }
 
@@ -249,7 +305,7 @@ export class Scheduler {
       this.#clearRetryTimer(record);
       this.#finalize(record, TaskState.CANCELLED);
     }
-    for (const record of [...this.#inFlight.values()]) this.cancel(record.id, 'the manager was stopped');
+    for (const record of [...this.#batches, ...this.#inFlight.values()]) this.cancelRecord(record, 'the manager was stopped');
     this.#afterPendingLeft();
     await this.onIdle();
     await this.#pool.destroy();
@@ -278,8 +334,10 @@ export class Scheduler {
   }
 
   #start(record: TaskRecord): void {
-    this.#counts.pending--;
-    this.#counts.running++;
+    if (record.internal === undefined) {
+      this.#counts.pending--;
+      this.#counts.running++;
+    }
     record.state = TaskState.RUNNING;
     record.startedAt ??= Date.now();
     record.attempts++;
@@ -292,6 +350,7 @@ export class Scheduler {
       run.timeoutTimer = setTimeout(() => this.#onTimeout(record, run), record.timeoutMs);
     }
     this.#emit(record, 'started');
+    record.internal?.onStart();
     const { handler } = record;
     if (typeof handler !== 'function') {
       this.#runOnWorker(record, run, handler);
@@ -390,6 +449,7 @@ export class Scheduler {
   /** Frees the slot a run holds. Returns false when it was already freed. */
   #releaseSlot(record: TaskRecord, run: RunState): boolean {
     if (!this.#inFlight.delete(run.key)) return false;
+    this.#pool.settled(run.key);
     if (run.graceTimer !== undefined) clearTimeout(run.graceTimer);
     if (run.timeoutTimer !== undefined) clearTimeout(run.timeoutTimer);
     if (record.run === run) record.run = undefined;
@@ -426,6 +486,12 @@ export class Scheduler {
   }
 
   #finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string): void {
+    if (record.internal !== undefined) {
+      record.state = state;
+      record.args = undefined;
+      record.internal.onEnd(state, result, error);
+      return;
+    }
     this.#counts[record.state]--;
     this.#counts[state]++;
     record.state = state;
@@ -453,7 +519,7 @@ export class Scheduler {
   }
 
   #emit(record: TaskRecord, event: TaskEventName): void {
-    if (this.events.hasListeners(event)) this.events.emit(event, record.snapshot());
+    if (record.internal === undefined && this.events.hasListeners(event)) this.events.emit(event, record.snapshot());
   }
 
   /** Some pending tasks have left the queue: wake producers waiting for room. */

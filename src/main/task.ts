@@ -83,6 +83,13 @@ export class TaskRecord implements QueueEntry {
   completedAt: number | undefined = undefined;
   /** Set while the task runs: the key of its messages and its cancel controls. */
   run: RunState | undefined = undefined;
+  /**
+   * Set on the internal tasks that run the chunks of a `map`: they take slots like any task,
+   * but are not listed, counted or announced; their batch hears how they end.
+   */
+  internal: InternalHooks | undefined = undefined;
+  /** Set on the one task record of a `map` batch, which holds no slot itself. */
+  batch: { cancel(): void } | undefined = undefined;
   /** Tasks this one's handler created, made on first use; dropped once this task is final. */
   children: TaskRecord[] | undefined = undefined;
   /** Resolvers of `waitFor` calls, made on first use. */
@@ -118,6 +125,12 @@ export class TaskRecord implements QueueEntry {
       completedAt: this.completedAt === undefined ? undefined : new Date(this.completedAt),
     });
   }
+}
+
+/** What an internal task tells the code that made it. */
+export interface InternalHooks {
+  onStart(): void;
+  onEnd(state: FinalTaskState, result: unknown, error: string | undefined): void;
 }
 
 /** Everything createTask settles about a task. */

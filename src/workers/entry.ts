@@ -8,6 +8,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import { findUncloneable } from './cloneable.js';
 import * as Comlink from 'comlink';
 import { WorkerTaskContext } from './context.js';
+import { loadHandler } from './handlers.js';
 import { createManagerClient, type EndpointLike, type ManagerClient } from './manager-client.js';
 import { portEndpoint } from './port-endpoint.js';
 import {
@@ -27,22 +28,7 @@ if (parentPort === null) {
   throw new Error('taskloom/workers/entry is loaded by the worker pool only; it cannot run on the main thread');
 }
 
-type Handler = (task: WorkerTaskContext, args: unknown) => unknown;
-
 const startData = (workerData ?? { logLevel: 40, preload: [] }) as WorkerStartData;
-// Piscina waits for this module, top-level awaits included, before it sends the worker tasks.
-// A preload that fails must not stop the worker from starting (Piscina would then hold the
-// task forever): every task on this worker fails with the reason instead.
-let preloadFailure: Error | undefined;
-for (const module of startData.preload) {
-  try {
-    await import(module);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    preloadFailure = new Error(`Worker preload ${module} failed: ${reason}`, { cause: error });
-    break;
-  }
-}
 const running = new Map<number, WorkerTaskContext>();
 /**
  * Aborts that arrived before their task did (the two travel on different ports). A few are
@@ -50,8 +36,6 @@ const running = new Map<number, WorkerTaskContext>();
  */
 const earlyAborts = new Map<number, SerializedError>();
 const EARLY_ABORTS_KEPT = 64;
-const handlers = new Map<string, Promise<Handler>>();
-
 const { port1: control, port2 } = new MessageChannel();
 const handshake: PortHandshake = { type: HANDSHAKE, threadId, port: port2 };
 parentPort.postMessage(handshake, [port2]);
@@ -66,6 +50,20 @@ control.on('message', (message: ControlMessage) => {
   if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
 });
 control.unref();
+
+// Piscina waits for this module, top-level awaits included, before it sends the worker tasks.
+// A preload that fails must not stop the worker from starting (Piscina would then hold the
+// task forever): every task on this worker fails with the reason instead.
+let preloadFailure: Error | undefined;
+for (const module of startData.preload) {
+  try {
+    await import(module);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    preloadFailure = new Error(`Worker preload ${module} failed: ${reason}`, { cause: error });
+    break;
+  }
+}
 
 /**
  * Which task's code is running: set around each handler call, and carried by Node into the
@@ -131,34 +129,6 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
     crashHandlers.delete(context);
     running.delete(request.run);
   }
-}
-
-function loadHandler(module: string, exportName: string): Promise<Handler> {
-  const key = `${exportName}@${module}`;
-  let handler = handlers.get(key);
-  if (handler === undefined) {
-    handler = importHandler(module, exportName);
-    handlers.set(key, handler);
-    // A module that failed to load may be fixed on disk: try again next time.
-    handler.catch(() => handlers.delete(key));
-  }
-  return handler;
-}
-
-async function importHandler(module: string, exportName: string): Promise<Handler> {
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await import(module)) as Record<string, unknown>;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Could not load worker module ${module}: ${reason}`, { cause: error });
-  }
-  const exported = namespace[exportName];
-  if (typeof exported !== 'function') {
-    const found = exported === undefined ? 'no such export' : `a ${typeof exported}`;
-    throw new TypeError(`Worker module ${module} has no function export named \`${exportName}\` (found ${found})`);
-  }
-  return exported as Handler;
 }
 
 function reviveError(data: SerializedError): Error {

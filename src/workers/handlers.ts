@@ -1,0 +1,35 @@
+/** Loads handler functions from their modules, once per worker: one cache for the entry and for map chunks. */
+import type { TaskContext } from './context.js';
+
+export type Handler = (task: TaskContext, args: unknown) => unknown;
+
+const handlers = new Map<string, Promise<Handler>>();
+
+/** The function exported as `exportName` by `module` (a file: URL). */
+export function loadHandler(module: string, exportName: string): Promise<Handler> {
+  const key = `${exportName}@${module}`;
+  let handler = handlers.get(key);
+  if (handler === undefined) {
+    handler = importHandler(module, exportName);
+    handlers.set(key, handler);
+    // A module that failed to load may be fixed on disk: try again next time.
+    handler.catch(() => handlers.delete(key));
+  }
+  return handler;
+}
+
+async function importHandler(module: string, exportName: string): Promise<Handler> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(module)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Could not load worker module ${module}: ${reason}`, { cause: error });
+  }
+  const exported = namespace[exportName];
+  if (typeof exported !== 'function') {
+    const found = exported === undefined ? 'no such export' : `a ${typeof exported}`;
+    throw new TypeError(`Worker module ${module} has no function export named \`${exportName}\` (found ${found})`);
+  }
+  return exported as Handler;
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { MapItemError, workerTask, type Settled } from 'taskloom';
+import { createManager, recordEvents } from './helpers.js';
+
+const MAP_TASKS = new URL('./fixtures/map-tasks.ts', import.meta.url);
+const item = (exportName: string) => workerTask(MAP_TASKS, exportName);
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('manager.map', () => {
+  it('yields results in input order, even when chunks finish out of order', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const results = await manager.map<number, number>(item('slowSquare'), range(100), { chunkSize: 7 }).toArray();
+    expect(results).toEqual(range(100).map((n) => n * n));
+  });
+
+  it('sends items to workers in chunks of chunkSize, one run per chunk', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const runs = await manager.map<number, string>(item('whichRun'), range(100), { chunkSize: 10 }).toArray();
+    expect(new Set(runs).size).toBe(10);
+    for (let chunk = 0; chunk < 10; chunk++) {
+      expect(new Set(runs.slice(chunk * 10, chunk * 10 + 10)).size).toBe(1);
+    }
+    const single = await manager.map<number, string>(item('whichRun'), range(6)).toArray();
+    expect(new Set(single).size).toBe(6);
+  });
+
+  it('is one task record with one progress figure and one set of events', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const events = recordEvents(manager);
+    const run = manager.map<number, number>(item('square'), range(40), { chunkSize: 4, name: 'Squares' });
+    expect(manager.getTask(run.id)).toMatchObject({ name: 'Squares', state: 'pending' });
+    await run.toArray();
+    expect(manager.listTasks().map((t) => t.id)).toEqual([run.id]);
+    expect(manager.getTask(run.id)).toMatchObject({ state: 'completed', progress: 100, result: { items: 40 } });
+    const sequence = events.map((e) => e.event);
+    expect(sequence[0]).toBe('created');
+    expect(sequence[1]).toBe('started');
+    expect(sequence.at(-1)).toBe('completed');
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.task.progress);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(manager.getStats()).toMatchObject({ total: 1, completed: 1 });
+  });
+
+  it('reads an endless input only as fast as results are taken', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    let read = 0;
+    async function* endless(): AsyncGenerator<number> {
+      for (;;) yield read++;
+    }
+    const run = manager.map<number, number>(item('square'), endless(), { chunkSize: 8, concurrency: 2 });
+    let taken = 0;
+    for await (const value of run) {
+      expect(value).toBe(taken * taken);
+      taken++;
+      if (taken % 100 === 0) {
+        // Never more than 2 x concurrency chunks ahead of the consumer, plus the chunk being read.
+        expect(read - taken).toBeLessThanOrEqual(2 * 2 * 8 + 8);
+      }
+      if (taken === 1000) break;
+    }
+    expect(read).toBeLessThanOrEqual(1000 + 2 * 2 * 8 + 8);
+    // Leaving the loop cancelled the rest of the batch.
+    expect(manager.getTask(run.id)!.state).toBe('cancelled');
+    await manager.onIdle();
+  });
+
+  it('rejects with the failing item index and error, and fails the batch task', async () => {
+    const manager = createManager({ autoStart: true });
+    const run = manager.map<number, number>(item('failsOn13'), range(30), { chunkSize: 4 });
+    const error = await run.toArray().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MapItemError);
+    expect(error).toMatchObject({ index: 13, code: 'TASKLOOM_MAP_ITEM_FAILED', message: 'item 13 failed: RangeError: unlucky 13' });
+    expect(manager.getTask(run.id)).toMatchObject({ state: 'failed', error: 'item 13 failed: RangeError: unlucky 13' });
+    await manager.onIdle();
+    expect(manager.getStats()).toMatchObject({ total: 1, failed: 1, running: 0, pending: 0 });
+  });
+
+  it('yields every outcome with settle: true', async () => {
+    const manager = createManager({ autoStart: true });
+    const outcomes: Settled<number>[] = await manager.map<number, number>(item('failsOn13'), range(16), { chunkSize: 5, settle: true }).toArray();
+    expect(outcomes).toHaveLength(16);
+    expect(outcomes[13]).toEqual({ ok: false, error: 'RangeError: unlucky 13' });
+    expect(outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.value : -1))).toEqual(range(16).filter((n) => n !== 13));
+    expect(manager.getTask(manager.listTasks()[0]!.id)!.state).toBe('completed');
+  });
+
+  it('cancels through its signal, freeing every slot', async () => {
+    // A minute of grace: the test times out unless the abort reaches the workers, which are
+    // still starting up when it is sent.
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2, cancelGraceMs: 60_000 });
+    const controller = new AbortController();
+    const run = manager.map(item('hangs'), range(10), { signal: controller.signal });
+    const started = new Promise<void>((resolve) => manager.on('started', () => resolve()));
+    await started;
+    controller.abort();
+    await expect(run.toArray()).rejects.toMatchObject({ name: 'AbortError', code: 'TASKLOOM_TASK_CANCELLED' });
+    expect(manager.getTask(run.id)!.state).toBe('cancelled');
+    await manager.onIdle();
+    const after = await manager.map<number, number>(item('square'), [3]).toArray();
+    expect(after).toEqual([9]);
+  });
+
+  it('checks its arguments', () => {
+    const manager = createManager();
+    expect(() => manager.map((() => 1) as never, [1])).toThrow('Expected `handler` to be a workerTask(...) reference');
+    expect(() => manager.map(item('square'), 5 as never)).toThrow('Expected `items` to be an iterable or an async iterable, got `5` (number)');
+    expect(() => manager.map(item('square'), [1], { chunkSize: 0 })).toThrow(RangeError);
+    expect(() => manager.map(item('square'), [1], { concurrency: 1.5 })).toThrow(TypeError);
+    expect(() => manager.map(item('square'), [1], { chunk: 2 } as never)).toThrow(/Unknown option `options.chunk`/);
+  });
+});
