@@ -22,6 +22,6 @@ export type { MapOptions, Settled } from './main/batch.js';
 export type { CreateTaskOptions, TaskEventType, TaskEventCallback } from './main/manager.js';
 export type { Handler, TaskHandler, WorkerTask } from './main/handler.js';
 export type { Task, TaskStats, FinalTaskState } from './main/task.js';
-export type { TaskManagerEvents, TaskEventName } from './main/scheduler.js';
+export type { TaskManagerEvents, TaskEventName } from './main/task-table.js';
 export type { TaskContext, TaskLogger } from './workers/context.js';
 export type { ManagerClient, ConnectedManager } from './workers/manager-client.js';

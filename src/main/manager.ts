@@ -11,7 +11,8 @@ import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from './h
 import { resolveLogger } from './logger.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
 import { NO_RETRY, resolveRetry, type RetryOptions } from './retry.js';
-import { Scheduler, type TaskEventName, type TaskManagerEvents } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import type { TaskEventName, TaskManagerEvents } from './task-table.js';
 import { TaskState, type Task, type TaskStats } from './task.js';
 import {
   checkBoolean,

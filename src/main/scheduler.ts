@@ -1,7 +1,7 @@
 /**
- * The scheduler: the internal engine behind TaskManager. It owns every task record, the
- * priority queue of pending tasks and the slots of the pool, and it is the only code that
- * changes a task's state. Dispatch is driven by events: a task created (one microtask per
+ * The scheduler: the internal engine behind TaskManager. It owns the priority queue of pending
+ * tasks, the slots of the pool and every run, and decides each change of a task's state (which
+ * the task table records and announces). Dispatch is driven by events: a task created (one microtask per
  * burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,14 +9,14 @@ import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { serializeError, type SerializedError, type TaskOutcome, type TaskRequest } from '../workers/messages.js';
 import { DeadlockError, TaskCancelledError, TaskTimeoutError } from './errors.js';
-import { SafeEmitter } from './events.js';
+import { Waiters, WaitTracker } from './waits.js';
 import type { WorkerTask } from './handler.js';
 import { MainTaskContext, runOnMainThread } from './main-context.js';
 import type { ManagerClient } from '../workers/manager-client.js';
 import { describeRunFailure, WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
-import { Retention } from './retention.js';
 import { retryDelay } from './retry.js';
+import { isLive, TaskTable } from './task-table.js';
 import {
   TaskRecord,
   TaskState,
@@ -27,20 +27,6 @@ import {
   type TaskSpec,
   type TaskStats,
 } from './task.js';
-
-/** The events a manager emits, each with a snapshot of the task. */
-export interface TaskManagerEvents {
-  created: [task: Task];
-  started: [task: Task];
-  progress: [task: Task];
-  /** A failed attempt will be tried again: the task is pending once more. */
-  retrying: [task: Task];
-  completed: [task: Task];
-  failed: [task: Task];
-  cancelled: [task: Task];
-}
-
-export type TaskEventName = keyof TaskManagerEvents;
 
 export interface SchedulerOptions {
   readonly maxConcurrentTasks: number;
@@ -57,11 +43,10 @@ export interface SchedulerOptions {
 }
 
 export class Scheduler {
-  readonly events: SafeEmitter<TaskManagerEvents>;
+  readonly #table: TaskTable;
   readonly #options: SchedulerOptions;
   readonly #logger: Logger;
   readonly #pool: WorkerPool;
-  readonly #records = new Map<string, TaskRecord>();
   readonly #queue = new PriorityQueue<TaskRecord>();
   /** Runs that hold a slot, by dispatch number: running tasks, and stopped ones still winding down. */
   readonly #inFlight = new Map<number, TaskRecord>();
@@ -69,12 +54,9 @@ export class Scheduler {
   readonly #delayed = new Set<TaskRecord>();
   /** Live `map` batches. */
   readonly #batches = new Set<TaskRecord>();
-  /** Running tasks whose handlers are waiting for other tasks, with how many waits each has open. */
-  readonly #waiting = new Map<TaskRecord, number>();
-  readonly #finished: Retention<TaskRecord>;
-  readonly #counts: TaskStats = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
-  #idleWaiters: (() => void)[] = [];
-  #readyWaiters: (() => void)[] = [];
+  readonly #waiting: WaitTracker<TaskRecord>;
+  readonly #idleWaiters = new Waiters();
+  readonly #readyWaiters = new Waiters();
   #seq = 0;
   #runKey = 0;
   #slotsInUse = 0;
@@ -88,10 +70,8 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    this.events = new SafeEmitter((error, event) => {
-      this.#logger.error({ err: error, event }, 'a task event listener failed');
-    });
-    this.#finished = new Retention(options.maxFinishedTasks, (record) => this.#records.delete(record.id));
+    this.#table = new TaskTable(options.maxFinishedTasks, options.logger);
+    this.#waiting = new WaitTracker(options.maxConcurrentTasks);
     this.#pool = new WorkerPool({
       threads: options.maxConcurrentTasks,
       logLevel: this.#logger.levelVal,
@@ -104,22 +84,22 @@ export class Scheduler {
     });
   }
 
+  get events(): TaskTable['events'] {
+    return this.#table.events;
+  }
+
   get isStopping(): boolean {
     return this.#isStopping;
   }
 
   get isQueueFull(): boolean {
-    return this.#counts.pending >= this.#options.maxPendingTasks;
+    return this.#table.counts.pending >= this.#options.maxPendingTasks;
   }
 
   create(spec: TaskSpec): string {
     const record = new TaskRecord(randomUUID(), this.#seq++, spec);
-    if (spec.parentId !== undefined) (this.#records.get(spec.parentId)!.children ??= []).push(record);
-    this.#records.set(record.id, record);
-    this.#counts.total++;
-    this.#counts.pending++;
+    this.#table.add(record);
     this.#queue.push(record);
-    this.#emit(record, 'created');
     this.#scheduleDrain();
     return record.id;
   }
@@ -137,28 +117,20 @@ export class Scheduler {
   createBatch(spec: TaskSpec, onCancel: () => void): string {
     const record = new TaskRecord(randomUUID(), this.#seq++, spec);
     record.batch = { cancel: onCancel };
-    this.#records.set(record.id, record);
+    this.#table.add(record);
     this.#batches.add(record);
-    this.#counts.total++;
-    this.#counts.pending++;
-    this.#emit(record, 'created');
     return record.id;
   }
 
   startBatch(id: string): void {
-    const record = this.#records.get(id);
+    const record = this.#table.get(id);
     if (record?.state !== TaskState.PENDING) return;
-    this.#counts.pending--;
-    this.#counts.running++;
-    record.state = TaskState.RUNNING;
-    record.startedAt = Date.now();
-    record.attempts = 1;
-    this.#emit(record, 'started');
+    this.#table.start(record);
     this.#afterPendingLeft();
   }
 
   finishBatch(id: string, state: FinalTaskState, result?: unknown, error?: string): void {
-    const record = this.#records.get(id);
+    const record = this.#table.get(id);
     if (record === undefined || !isLive(record)) return;
     this.#batches.delete(record);
     if (state === TaskState.COMPLETED) record.progress = 100;
@@ -167,37 +139,33 @@ export class Scheduler {
   }
 
   get(id: string): Task | undefined {
-    return this.#records.get(id)?.snapshot();
+    return this.#table.get(id)?.snapshot();
   }
 
   list(state: TaskState | undefined): Task[] {
-    const tasks: Task[] = [];
-    for (const record of this.#records.values()) {
-      if (state === undefined || record.state === state) tasks.push(record.snapshot());
-    }
-    return tasks;
+    return this.#table.list(state);
   }
 
   stats(): TaskStats {
-    return { ...this.#counts };
+    return this.#table.stats();
   }
 
   setPriority(id: string, priority: number): boolean {
-    const record = this.#records.get(id);
+    const record = this.#table.get(id);
     if (record === undefined || record.state !== TaskState.PENDING) return false;
     this.#queue.reprioritize(record, priority);
     return true;
   }
 
   updateProgress(id: string, value: number): boolean {
-    const record = this.#records.get(id);
+    const record = this.#table.get(id);
     if (record === undefined || !isLive(record)) return false;
     this.#setProgress(record, value);
     return true;
   }
 
   cancel(id: string, why?: string): boolean {
-    const record = this.#records.get(id);
+    const record = this.#table.get(id);
     return record !== undefined && this.cancelRecord(record, why);
   }
 
@@ -230,57 +198,34 @@ export class Scheduler {
    * be held by a task that is waiting: then no pending task could ever start.
    */
   waitForFrom(caller: TaskRecord, id: string): Promise<Task> | undefined {
-    const target = this.#records.get(id);
+    const target = this.#table.get(id);
     if (target === undefined || !isLive(target)) return this.waitFor(id);
     if (target === caller) throw new DeadlockError(`Task ${id} cannot wait for itself`);
-    const open = this.#waiting.get(caller) ?? 0;
-    if (open === 0 && this.#waiting.size + 1 >= this.#options.maxConcurrentTasks) {
-      throw new DeadlockError(
-        `waitFor(${JSON.stringify(id)}) would deadlock: all ${this.#options.maxConcurrentTasks} slots would be held by ` +
-          'tasks waiting for other tasks, so the task waited for could never start. Raise maxConcurrentTasks, or wait for ' +
-          'child tasks outside the handler.',
-      );
-    }
-    this.#waiting.set(caller, open + 1);
-    return this.waitFor(id)!.finally(() => {
-      const left = (this.#waiting.get(caller) ?? 0) - 1;
-      if (left > 0) this.#waiting.set(caller, left);
-      else this.#waiting.delete(caller);
-    });
+    this.#waiting.enter(caller, id);
+    return this.waitFor(id)!.finally(() => this.#waiting.leave(caller));
   }
 
   /** Forgets a finished task. */
   remove(id: string): boolean {
-    const record = this.#records.get(id);
-    if (record === undefined || isLive(record)) return false;
-    this.#records.delete(id);
-    this.#finished.delete(id);
-    return true;
+    return this.#table.remove(id);
   }
 
   /** Forgets every finished task; returns how many. */
   clearFinished(): number {
-    const ids = this.#finished.clear();
-    for (const id of ids) this.#records.delete(id);
-    return ids.length;
+    return this.#table.clearFinished();
   }
 
   waitFor(id: string): Promise<Task> | undefined {
-    const record = this.#records.get(id);
-    if (record === undefined) return undefined;
-    if (!isLive(record)) return Promise.resolve(record.snapshot());
-    return new Promise((resolve) => (record.waiters ??= []).push(resolve));
+    return this.#table.waitFor(id);
   }
 
   onIdle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#isIdle() ? Promise.resolve() : this.#idleWaiters.wait();
   }
 
   /** Resolves once a task can be created without passing `maxPendingTasks`. */
   whenReady(): Promise<void> {
-    if (!this.isQueueFull || this.#isStopping) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    return !this.isQueueFull || this.#isStopping ? Promise.resolve() : this.#readyWaiters.wait();
   }
 
   /** Starts dispatching. The promise resolves once the manager has stopped. */
@@ -334,13 +279,6 @@ export class Scheduler {
   }
 
   #start(record: TaskRecord): void {
-    if (record.internal === undefined) {
-      this.#counts.pending--;
-      this.#counts.running++;
-    }
-    record.state = TaskState.RUNNING;
-    record.startedAt ??= Date.now();
-    record.attempts++;
     this.#runKey = this.#runKey === 0x7fffffff ? 1 : this.#runKey + 1;
     const run: RunState = { key: this.#runKey, controller: new AbortController(), graceTimer: undefined, timeoutTimer: undefined };
     record.run = run;
@@ -349,7 +287,7 @@ export class Scheduler {
     if (record.timeoutMs !== Infinity) {
       run.timeoutTimer = setTimeout(() => this.#onTimeout(record, run), record.timeoutMs);
     }
-    this.#emit(record, 'started');
+    this.#table.start(record);
     record.internal?.onStart();
     const { handler } = record;
     if (typeof handler !== 'function') {
@@ -409,11 +347,7 @@ export class Scheduler {
       this.#finalize(record, TaskState.FAILED, undefined, message);
       return;
     }
-    this.#counts.running--;
-    this.#counts.pending++;
-    record.state = TaskState.PENDING;
-    record.progress = 0;
-    this.#emit(record, 'retrying');
+    this.#table.requeue(record);
     const delay = retryDelay(retry, record.attempts);
     if (delay <= 0) {
       this.#queue.push(record);
@@ -453,7 +387,7 @@ export class Scheduler {
     if (run.graceTimer !== undefined) clearTimeout(run.graceTimer);
     if (run.timeoutTimer !== undefined) clearTimeout(run.timeoutTimer);
     if (record.run === run) record.run = undefined;
-    this.#waiting.delete(record);
+    this.#waiting.forget(record);
     this.#slotsInUse--;
     return true;
   }
@@ -474,8 +408,7 @@ export class Scheduler {
   }
 
   #setProgress(record: TaskRecord, value: number): void {
-    record.progress = value;
-    this.#emit(record, 'progress');
+    this.#table.setProgress(record, value);
   }
 
   #onWorkerProgress(runKey: number, value: number): void {
@@ -486,29 +419,8 @@ export class Scheduler {
   }
 
   #finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string): void {
-    if (record.internal !== undefined) {
-      record.state = state;
-      record.args = undefined;
-      record.internal.onEnd(state, result, error);
-      return;
-    }
-    this.#counts[record.state]--;
-    this.#counts[state]++;
-    record.state = state;
-    record.completedAt = Date.now();
-    record.result = result;
-    record.error = error;
-    record.args = undefined;
-    record.children = undefined;
-    this.#waiting.delete(record);
-    this.#emit(record, state);
-    const waiters = record.waiters;
-    if (waiters !== undefined) {
-      record.waiters = undefined;
-      const snapshot = record.snapshot();
-      for (const resolve of waiters) resolve(snapshot);
-    }
-    this.#finished.add(record);
+    this.#waiting.forget(record);
+    this.#table.finalize(record, state, result, error);
   }
 
   #clearRetryTimer(record: TaskRecord): void {
@@ -518,32 +430,19 @@ export class Scheduler {
     this.#delayed.delete(record);
   }
 
-  #emit(record: TaskRecord, event: TaskEventName): void {
-    if (record.internal === undefined && this.events.hasListeners(event)) this.events.emit(event, record.snapshot());
-  }
-
   /** Some pending tasks have left the queue: wake producers waiting for room. */
   #afterPendingLeft(): void {
-    if (this.#readyWaiters.length === 0 || (this.isQueueFull && !this.#isStopping)) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (!this.#readyWaiters.isEmpty && (!this.isQueueFull || this.#isStopping)) this.#readyWaiters.releaseAll();
   }
 
   #isIdle(): boolean {
-    return this.#counts.pending === 0 && this.#counts.running === 0 && this.#slotsInUse === 0;
+    const { pending, running } = this.#table.counts;
+    return pending === 0 && running === 0 && this.#slotsInUse === 0;
   }
 
   #checkIdle(): void {
-    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (!this.#idleWaiters.isEmpty && this.#isIdle()) this.#idleWaiters.releaseAll();
   }
-}
-
-function isLive(record: TaskRecord): boolean {
-  return record.state === TaskState.PENDING || record.state === TaskState.RUNNING;
 }
 
 function formatError(error: SerializedError): string {
