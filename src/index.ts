@@ -2,6 +2,7 @@ export { TaskManager } from './main/manager.js';
 export { workerTask, isWorkerTask } from './main/handler.js';
 export { connectPort as connectManager } from './workers/manager-client.js';
 export { TaskState } from './main/task.js';
+export { actions } from './actions/handlers.js';
 export {
   TaskloomError,
   ManagerStoppedError,

@@ -43,6 +43,11 @@ export function checkNonNegativeNumber(name: string, value: unknown): asserts va
   if (value < 0) throw new RangeError(`Expected \`${name}\` to be a finite number >= 0, ${received(value)}`);
 }
 
+export function checkPositiveNumber(name: string, value: unknown): asserts value is number {
+  checkFiniteNumber(name, value);
+  if (value <= 0) throw new RangeError(`Expected \`${name}\` to be a finite number > 0, ${received(value)}`);
+}
+
 export function checkNonEmptyString(name: string, value: unknown): asserts value is string {
   if (typeof value !== 'string') throw new TypeError(`Expected \`${name}\` to be a non-empty string, ${received(value)}`);
   if (value.length === 0) throw new RangeError(`Expected \`${name}\` to be a non-empty string, ${received(value)}`);

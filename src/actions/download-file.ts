@@ -1,0 +1,288 @@
+/**
+ * downloadFile: streams an HTTP(S) body to a file, through a temporary file beside it, with
+ * progress, a SHA-256 digest, size limits and a stall timeout.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { request, type Dispatcher } from 'undici';
+import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, IncompleteBodyError, TaskloomError } from '../main/errors.js';
+import { checkNonEmptyString, checkPositiveInteger } from '../main/validate.js';
+import type { TaskContext } from '../workers/context.js';
+import { checkTimeoutMs, LinkedAbort } from './abortable.js';
+import {
+  checkHeaders,
+  checkHttpUrl,
+  contentLength,
+  createRunAgent,
+  discardBody,
+  headerValue,
+  isSuccess,
+  statusText,
+  toRequestError,
+} from './http.js';
+import { withDefaults } from './options.js';
+
+export interface DownloadFileOptions {
+  /**
+   * The address of the file: an absolute http: or https: URL. Pass a string when the action
+   * runs on a worker, since a `URL` object cannot cross threads.
+   * @example 'https://example.com/files/report.pdf'
+   */
+  url: string | URL;
+  /**
+   * Where to save the file. A relative path resolves against the working directory. Its folder
+   * is created if missing; an existing file is replaced only once the whole body has arrived.
+   * @example './downloads/report.pdf'
+   */
+  destination: string;
+  /**
+   * The size of the write buffer, in bytes: received data is written to disk in blocks of
+   * this size, and the response body buffers about as much.
+   * @default 8192
+   * @example 65536
+   */
+  chunkSize?: number;
+  /**
+   * Extra request headers. They follow redirects, except that undici drops credentials
+   * (`authorization`, `cookie`) on a redirect to another origin.
+   * @default {}
+   * @example { authorization: 'Bearer <token>' }
+   */
+  headers?: Record<string, string>;
+  /**
+   * Fails the download when nothing arrives for this many milliseconds: neither the response
+   * headers nor the next piece of the body. It limits a stall, not the whole download.
+   * @default undefined (undici's own limits apply: 300 s for headers and between body chunks)
+   * @example 30_000
+   */
+  timeoutMs?: number;
+  /**
+   * Fails the download when the body is larger than this many bytes: at once when the
+   * content-length says so, otherwise as soon as the bytes received go past it.
+   * @default undefined (no limit)
+   * @example 100 * 1024 * 1024
+   */
+  maxBytes?: number;
+}
+
+export interface DownloadFileResult {
+  /** The absolute path of the saved file. */
+  path: string;
+  /** The number of bytes saved. */
+  bytes: number;
+  /** The SHA-256 digest of the file, in lowercase hex. */
+  sha256: string;
+  /** The response's content-type header, or null when it had none. */
+  contentType: string | null;
+  /** From the start of the request to the file being in place, in milliseconds. */
+  durationMs: number;
+}
+
+interface ResolvedDownloadOptions {
+  readonly url: URL;
+  readonly destination: string;
+  readonly chunkSize: number;
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number | undefined;
+  readonly maxBytes: number | undefined;
+}
+
+/** How many redirects a download follows. */
+export const MAX_REDIRECTIONS = 5;
+
+const DEFAULT_OPTIONS = { chunkSize: 8192, headers: {} } as const;
+const KNOWN_OPTIONS = ['url', 'destination', 'chunkSize', 'headers', 'timeoutMs', 'maxBytes'] as const;
+/** When the length is unknown, the bytes received are logged at most this often. */
+const UNKNOWN_LENGTH_LOG_MS = 1000;
+
+/**
+ * Downloads `options.url` to `options.destination`. The body streams to a temporary file
+ * beside the destination, which is renamed into place once the whole body has arrived: the
+ * destination never holds a partial file, and on failure or cancellation the temporary file
+ * is removed. Follows up to 5 redirects; any other status outside 2xx fails the task.
+ *
+ * @example
+ * // In a handler of your own:
+ * const { path, sha256 } = await downloadFile(task, { url, destination: './data/file.zip' });
+ * @example
+ * // As a ready worker handler:
+ * manager.createTask('Download', actions.downloadFile, { args: { url, destination: './data/file.zip' } });
+ */
+export async function downloadFile(task: TaskContext, options: DownloadFileOptions): Promise<DownloadFileResult> {
+  const resolved = resolveOptions(options);
+  task.signal.throwIfAborted();
+  return new Download(task, resolved).run();
+}
+
+function resolveOptions(options: DownloadFileOptions): ResolvedDownloadOptions {
+  const merged = withDefaults(options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
+  const url = checkHttpUrl('options.url', merged.url);
+  checkNonEmptyString('options.destination', merged.destination);
+  checkPositiveInteger('options.chunkSize', merged.chunkSize);
+  checkHeaders('options.headers', merged.headers);
+  if (merged.timeoutMs !== undefined) checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
+  if (merged.maxBytes !== undefined) checkPositiveInteger('options.maxBytes', merged.maxBytes);
+  return {
+    url,
+    destination: resolve(merged.destination),
+    chunkSize: merged.chunkSize,
+    headers: merged.headers,
+    timeoutMs: merged.timeoutMs,
+    maxBytes: merged.maxBytes,
+  };
+}
+
+/** One download run: what it has received so far, and where it is writing. */
+class Download {
+  readonly #task: TaskContext;
+  readonly #options: ResolvedDownloadOptions;
+  readonly #href: string;
+  readonly #hash: Hash = createHash('sha256');
+  #bytes = 0;
+  #expected: number | undefined;
+  #lastPercent = 0;
+  #lastLogAt = performance.now();
+  /** Where the last failure came from: a disk error is reported as it is, not as an HTTP one. */
+  #isWritingToDisk = false;
+
+  constructor(task: TaskContext, options: ResolvedDownloadOptions) {
+    this.#task = task;
+    this.#options = options;
+    this.#href = options.url.href;
+  }
+
+  async run(): Promise<DownloadFileResult> {
+    const { url, destination, chunkSize, headers, timeoutMs } = this.#options;
+    const startedAt = performance.now();
+    const link = new LinkedAbort(this.#task.signal);
+    const agent = createRunAgent({ maxRedirections: MAX_REDIRECTIONS });
+    let tempPath: string | undefined;
+    let contentType: string | null = null;
+    try {
+      if (timeoutMs !== undefined) link.watch(timeoutMs, () => new HttpTimeoutError(this.#href, timeoutMs));
+      const response = await request(url, {
+        method: 'GET',
+        headers,
+        signal: link.signal,
+        dispatcher: agent.dispatcher,
+        highWaterMark: chunkSize,
+      });
+      link.touch();
+      this.#checkResponse(response);
+      contentType = headerValue(response.headers, 'content-type') ?? null;
+      this.#isWritingToDisk = true;
+      await mkdir(dirname(destination), { recursive: true });
+      tempPath = temporaryPathFor(destination);
+      const file = await open(tempPath, 'wx');
+      try {
+        await this.#copy(response.body, file, link);
+      } finally {
+        await file.close();
+      }
+      if (this.#expected !== undefined && this.#bytes !== this.#expected) {
+        throw new IncompleteBodyError(this.#href, this.#bytes, this.#expected);
+      }
+      this.#isWritingToDisk = true;
+      await rename(tempPath, destination);
+      tempPath = undefined;
+    } catch (error) {
+      throw this.#explain(error, link);
+    } finally {
+      link.dispose();
+      if (tempPath !== undefined) await rm(tempPath, { force: true });
+      await agent.destroy();
+    }
+    if (this.#lastPercent < 100) this.#task.progress = 100;
+    const result: DownloadFileResult = {
+      path: destination,
+      bytes: this.#bytes,
+      sha256: this.#hash.digest('hex'),
+      contentType,
+      durationMs: Math.round(performance.now() - startedAt),
+    };
+    const fields = { url: this.#href, path: destination, bytes: result.bytes, sha256: result.sha256 };
+    this.#task.log.info(fields, `downloaded ${result.bytes} bytes`);
+    return result;
+  }
+
+  /** Fails on a status outside 2xx, or a content-length over maxBytes, before anything is written. */
+  #checkResponse({ statusCode: status, statusText: sent, headers, body }: Dispatcher.ResponseData): void {
+    if (!isSuccess(status)) {
+      discardBody(body);
+      const hint = status >= 300 && status < 400 ? ` (redirects are followed at most ${MAX_REDIRECTIONS} times)` : '';
+      throw new HttpStatusError(this.#href, status, statusText(status, sent), hint);
+    }
+    this.#expected = contentLength(headers);
+    const { maxBytes } = this.#options;
+    if (maxBytes !== undefined && this.#expected !== undefined && this.#expected > maxBytes) {
+      discardBody(body);
+      throw new BodyTooLargeError(this.#href, maxBytes, this.#expected);
+    }
+  }
+
+  /** Streams the body into the file through a write buffer of `chunkSize` bytes. */
+  async #copy(body: AsyncIterable<Buffer>, file: FileHandle, link: LinkedAbort): Promise<void> {
+    const buffer = Buffer.allocUnsafe(this.#options.chunkSize);
+    let filled = 0;
+    this.#isWritingToDisk = false;
+    for await (const chunk of body) {
+      link.touch();
+      this.#receive(chunk);
+      this.#isWritingToDisk = true;
+      for (let offset = 0; offset < chunk.length; ) {
+        const copied = chunk.copy(buffer, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled === buffer.length) {
+          await writeAll(file, buffer, filled);
+          filled = 0;
+        }
+      }
+      this.#isWritingToDisk = false;
+    }
+    this.#isWritingToDisk = true;
+    if (filled > 0) await writeAll(file, buffer, filled);
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    const { maxBytes } = this.#options;
+    if (maxBytes !== undefined && this.#bytes > maxBytes) throw new BodyTooLargeError(this.#href, maxBytes);
+    this.#hash.update(chunk);
+    if (this.#expected !== undefined && this.#expected > 0) {
+      // One decimal place is enough: it bounds the messages to the main thread at 1000.
+      const percent = Math.min(100, Math.floor((this.#bytes / this.#expected) * 1000) / 10);
+      if (percent > this.#lastPercent) {
+        this.#lastPercent = percent;
+        this.#task.progress = percent;
+      }
+    } else if (this.#expected === undefined && performance.now() - this.#lastLogAt >= UNKNOWN_LENGTH_LOG_MS) {
+      this.#lastLogAt = performance.now();
+      this.#task.log.info({ url: this.#href, bytes: this.#bytes }, `received ${this.#bytes} bytes so far (length unknown)`);
+    }
+  }
+
+  /** Turns what was thrown into the error the task fails with. */
+  #explain(error: unknown, link: LinkedAbort): unknown {
+    if (link.isParentAborted) return this.#task.signal.reason;
+    if (link.signal.aborted) return link.signal.reason;
+    if (error instanceof TaskloomError || this.#isWritingToDisk) return error;
+    if (this.#expected !== undefined && this.#bytes < this.#expected) {
+      return new IncompleteBodyError(this.#href, this.#bytes, this.#expected, { cause: error });
+    }
+    return toRequestError(this.#href, error);
+  }
+}
+
+/** A hidden file beside the destination, so that the final rename stays on one file system. */
+function temporaryPathFor(destination: string): string {
+  return join(dirname(destination), `.${basename(destination)}.${randomBytes(6).toString('hex')}.part`);
+}
+
+async function writeAll(file: FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let offset = 0; offset < length; ) {
+    const { bytesWritten } = await file.write(buffer, offset, length - offset);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * HTTP plumbing shared by the built-in actions: URL checks, a private undici agent per
+ * action run (destroyed when the run ends, so that no socket outlives it), header reading
+ * and error wording.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Agent, interceptors, type Dispatcher } from 'undici';
+import { HttpRequestError, TaskloomError } from '../main/errors.js';
+import { received } from '../main/validate.js';
+
+/** Checks that `value` is an absolute http: or https: URL, as a string or a URL. */
+export function checkHttpUrl(name: string, value: unknown): URL {
+  if (typeof value !== 'string' && !(value instanceof URL)) {
+    throw new TypeError(`Expected \`${name}\` to be an http(s) URL string, ${received(value)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`Expected \`${name}\` to be an absolute http(s) URL, ${received(String(value))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`Expected \`${name}\` to be an http(s) URL, got a ${url.protocol} URL: ${url.href}`);
+  }
+  return url;
+}
+
+/** Checks that `value` is undefined or a plain object of header names to string values. */
+export function checkHeaders(name: string, value: unknown): asserts value is Record<string, string> | undefined {
+  if (value === undefined) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an object of header names to strings, ${received(value)}`);
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string') {
+      throw new TypeError(`Expected \`${name}[${JSON.stringify(key)}]\` to be a string, ${received(entry)}`);
+    }
+  }
+}
+
+/** An undici agent that belongs to one action run. */
+export interface RunAgent {
+  readonly dispatcher: Dispatcher;
+  /** Closes every socket the agent opened. Call it in `finally`. */
+  destroy(): Promise<void>;
+}
+
+export interface RunAgentOptions {
+  /** How many redirects to follow; 0 returns 3xx answers as they are. */
+  readonly maxRedirections: number;
+  /** undici's headers and body timeouts, in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+/** A private agent, so that destroying it at the end of a run closes exactly that run's sockets. */
+export function createRunAgent({ maxRedirections, timeoutMs }: RunAgentOptions): RunAgent {
+  const agent = new Agent(timeoutMs === undefined ? {} : { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const dispatcher = maxRedirections > 0 ? agent.compose(interceptors.redirect({ maxRedirections })) : agent;
+  return {
+    dispatcher,
+    destroy: () => agent.destroy().catch(() => undefined),
+  };
+}
+
+/** Drops a response body without reading it. Its socket is closed, as undici cannot reuse it. */
+export function discardBody(body: NodeJS.ReadableStream & { destroy(): unknown }): void {
+  // undici destroys an unread body with an error: without a listener it would be thrown.
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/** The single value of a response header, or undefined. */
+export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A content-length header as a number of bytes, or undefined when it is absent or malformed. */
+export function contentLength(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const value = headerValue(headers, 'content-length');
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** The reason phrase the server sent, or the standard one for the status. */
+export function statusText(status: number, sent = ''): string {
+  return sent === '' ? (STATUS_CODES[status] ?? '') : sent;
+}
+
+/** "404 Not Found" */
+export function describeStatus(status: number, sent = ''): string {
+  const text = statusText(status, sent);
+  return text === '' ? String(status) : `${status} ${text}`;
+}
+
+/** Wraps a low-level failure (refused, reset, DNS) so that its message names the URL. */
+export function toRequestError(url: string, error: unknown): Error {
+  if (error instanceof TaskloomError) return error;
+  return new HttpRequestError(url, { cause: error });
+}
+
+/** The message to record for a failure that is recorded rather than thrown. */
+export function describeFailure(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,389 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { actions, TaskManager, TaskState, type Task } from 'taskloom';
+import { downloadFile, MAX_REDIRECTIONS, type DownloadFileResult } from 'taskloom/actions';
+import {
+  captureLogs,
+  deferred,
+  handMadeContext,
+  makeTempDir,
+  pendingTimers,
+  socketClosed,
+  startServer,
+  type TestServer,
+} from './fixtures/actions-http.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  // Managers first (registered last), then servers, then folders.
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+  managerOptions: { maxConcurrentTasks?: number; cancelGraceMs?: number } = {},
+): Promise<{ server: TestServer; dir: string; manager: TaskManager; logs: ReturnType<typeof captureLogs> }> {
+  const temp = await makeTempDir();
+  cleanups.push(temp.remove);
+  const server = await startServer(handler);
+  cleanups.push(server.close);
+  const logs = captureLogs();
+  const manager = new TaskManager({ maxConcurrentTasks: 2, autoStart: true, logger: logs.logger, ...managerOptions });
+  cleanups.push(() => manager.stop());
+  return { server, dir: temp.dir, manager, logs };
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Every file under `dir`, temporary ones (hidden) included. */
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+}
+
+describe('downloadFile', () => {
+  it('downloads a body of known length, with progress rising to 100 and the right sha256', async () => {
+    const body = randomBytes(256 * 1024);
+    const firstHalfSeen = deferred();
+    const { server, dir, manager } = await setup((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      response.write(body.subarray(0, body.length / 2));
+      // The rest is sent only once the main thread has seen progress from the first half.
+      void firstHalfSeen.promise.then(() => response.end(body.subarray(body.length / 2)));
+    });
+    const progress: number[] = [];
+    manager.on('progress', (task) => {
+      progress.push(task.progress);
+      if (task.progress > 0 && task.progress < 100) firstHalfSeen.resolve();
+    });
+    const destination = join(dir, 'nested', 'folder', 'file.bin');
+
+    const id = manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/file.bin`, destination } });
+    const task = (await manager.waitFor(id)) as Task<DownloadFileResult>;
+
+    expect(task.state, task.error).toBe(TaskState.COMPLETED);
+    expect(task.progress).toBe(100);
+    expect(progress.some((value) => value > 0 && value <= 50)).toBe(true);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(task.result).toEqual({
+      path: destination,
+      bytes: body.length,
+      sha256: sha256(body),
+      contentType: 'application/octet-stream',
+      durationMs: expect.any(Number),
+    });
+    expect(sha256(await readFile(destination))).toBe(sha256(body));
+    expect(await filesIn(dir)).toEqual(['file.bin']);
+  });
+
+  it('downloads a chunked body of unknown length: progress stays put and the bytes received are logged', async () => {
+    const parts = [randomBytes(10_000), randomBytes(20_000)];
+    const { server, dir, manager, logs } = await setup((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write(parts[0]);
+      // Long enough for the once-a-second log of the bytes received so far.
+      setTimeout(() => response.end(parts[1]), 1100);
+    });
+    const progress: number[] = [];
+    manager.on('progress', (task) => progress.push(task.progress));
+    const destination = join(dir, 'chunked.txt');
+
+    const id = manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/stream`, destination } });
+    const task = (await manager.waitFor(id)) as Task<DownloadFileResult>;
+
+    const whole = Buffer.concat(parts);
+    expect(task.state, task.error).toBe(TaskState.COMPLETED);
+    // No progress before the end: at most a last 100.
+    expect(progress.filter((value) => value !== 100)).toEqual([]);
+    expect(task.progress).toBe(100);
+    expect(task.result?.bytes).toBe(whole.length);
+    expect(task.result?.sha256).toBe(sha256(whole));
+    expect(sha256(await readFile(destination))).toBe(sha256(whole));
+    const soFar = await logs.waitFor((line) => typeof line.msg === 'string' && line.msg.includes('length unknown'));
+    expect(soFar.bytes).toBe(whole.length);
+    const done = await logs.waitFor((line) => line.msg === `downloaded ${whole.length} bytes`);
+    expect(done).toMatchObject({ taskId: id, bytes: whole.length, path: destination });
+  });
+
+  it(`follows redirects, up to ${MAX_REDIRECTIONS}, keeping the request headers`, async () => {
+    const body = randomBytes(5000);
+    const tokens: (string | undefined)[] = [];
+    const { server, dir, manager } = await setup((request, response) => {
+      tokens.push(request.headers['x-token'] as string | undefined);
+      const hops = /^\/hop\/(\d+)$/.exec(request.url ?? '');
+      if (hops !== null) {
+        const left = Number(hops[1]);
+        response.writeHead(left % 2 === 0 ? 301 : 302, { location: left === 1 ? '/data' : `/hop/${left - 1}` });
+        response.end();
+        return;
+      }
+      response.writeHead(200, { 'content-length': body.length });
+      response.end(body);
+    });
+    const destination = join(dir, 'redirected.bin');
+
+    const ok = await manager.waitFor(
+      manager.createTask('Five hops', actions.downloadFile, {
+        args: { url: `${server.base}/hop/5`, destination, headers: { 'x-token': 'secret' } },
+      }),
+    );
+    expect(ok.state, ok.error).toBe(TaskState.COMPLETED);
+    expect((ok.result as DownloadFileResult).sha256).toBe(sha256(body));
+    expect(tokens).toEqual(Array(6).fill('secret'));
+
+    tokens.length = 0;
+    const tooMany = await manager.waitFor(
+      manager.createTask('Six hops', actions.downloadFile, { args: { url: `${server.base}/hop/6`, destination: join(dir, 'never.bin') } }),
+    );
+    expect(tooMany.state).toBe(TaskState.FAILED);
+    expect(tooMany.error).toContain(`GET ${server.base}/hop/6 answered 302 Found`);
+    expect(tooMany.error).toContain('at most 5');
+    expect(tokens).toHaveLength(6);
+    expect(await filesIn(dir)).toEqual(['redirected.bin']);
+  });
+
+  it('fails on a 404 with the status and the URL, and writes nothing', async () => {
+    const { server, dir, manager } = await setup((_request, response) => {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('no such file');
+    });
+    const url = `${server.base}/missing.zip`;
+
+    const task = await manager.waitFor(manager.createTask('Download', actions.downloadFile, { args: { url, destination: join(dir, 'out', 'm.zip') } }));
+
+    expect(task.state).toBe(TaskState.FAILED);
+    expect(task.error).toBe(`HttpStatusError: GET ${url} answered 404 Not Found`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails when the connection is reset in the middle of the body, and removes the temporary file', async () => {
+    const { server, dir, manager } = await setup((request, response) => {
+      response.writeHead(200, { 'content-length': 200_000 });
+      response.write(randomBytes(50_000), () => request.socket.destroy());
+    });
+    const outDir = join(dir, 'out');
+
+    const task = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/big`, destination: join(outDir, 'big.bin') } }),
+    );
+
+    expect(task.state).toBe(TaskState.FAILED);
+    expect(task.error).toMatch(/^IncompleteBodyError: GET http:\/\/127\.0\.0\.1:\d+\/big: the body ended after \d+ of 200000 bytes/);
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('stops at once when cancelled midway, leaving neither destination nor temporary file, nor the socket', async () => {
+    const socketGone = deferred<Promise<void>>();
+    const { server, dir, manager } = await setup(
+      (request, response) => {
+        socketGone.resolve(socketClosed(request.socket));
+        response.writeHead(200, { 'content-length': 1_000_000 });
+        response.write(randomBytes(100_000)); // and never the rest
+      },
+      // A cooperative stop must not wait for the hard one.
+      { cancelGraceMs: 15_000 },
+    );
+    const destination = join(dir, 'out', 'slow.bin');
+    const id = manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/slow`, destination } });
+    const midway = deferred();
+    manager.on('progress', (task) => {
+      if (task.progress > 0) midway.resolve();
+    });
+    await midway.promise;
+
+    const cancelledAt = performance.now();
+    expect(manager.cancelTask(id)).toBe(true);
+    await manager.onIdle();
+
+    expect(performance.now() - cancelledAt).toBeLessThan(5000);
+    expect(manager.getTask(id)?.state).toBe(TaskState.CANCELLED);
+    expect(await filesIn(dir)).toEqual([]);
+    await (await socketGone.promise);
+  });
+
+  it('fails on a stall longer than timeoutMs, before the headers or in the body, but not on a slow steady body', async () => {
+    const steady = randomBytes(5000);
+    const { server, dir, manager } = await setup(
+      (request, response) => {
+        if (request.url === '/no-headers') return; // never answers
+        if (request.url === '/steady') {
+          // 5 pieces, 60 ms apart: slower in total than timeoutMs, but never quiet that long.
+          response.writeHead(200, { 'content-length': steady.length });
+          let sent = 0;
+          const timer = setInterval(() => {
+            if (response.destroyed) return clearInterval(timer);
+            response.write(steady.subarray(sent * 1000, ++sent * 1000));
+            if (sent === 5) {
+              clearInterval(timer);
+              response.end();
+            }
+          }, 60);
+          return;
+        }
+        response.writeHead(200, { 'content-length': 10_000 });
+        response.write(randomBytes(1000)); // then stalls
+      },
+      { maxConcurrentTasks: 3 },
+    );
+
+    const [noHeaders, midBody, slow] = await Promise.all(
+      ['/no-headers', '/mid-body', '/steady'].map((path) =>
+        manager.waitFor(
+          manager.createTask('Download', actions.downloadFile, {
+            args: { url: `${server.base}${path}`, destination: join(dir, `${path.slice(1)}.bin`), timeoutMs: 150 },
+          }),
+        ),
+      ),
+    );
+
+    for (const [task, path] of [
+      [noHeaders, '/no-headers'],
+      [midBody, '/mid-body'],
+    ] as const) {
+      expect(task?.state).toBe(TaskState.FAILED);
+      expect(task?.error).toBe(`HttpTimeoutError: GET ${server.base}${path} timed out: no data arrived for 150 ms`);
+    }
+    expect(slow?.state, slow?.error).toBe(TaskState.COMPLETED);
+    expect((slow?.result as DownloadFileResult).sha256).toBe(sha256(steady));
+    expect(await filesIn(dir)).toEqual(['steady.bin']);
+  });
+
+  it('fails on a body over maxBytes, announced by content-length or found while streaming', async () => {
+    const { server, dir, manager } = await setup((request, response) => {
+      if (request.url === '/announced') response.writeHead(200, { 'content-length': 10_000 });
+      else response.writeHead(200); // chunked
+      response.end(randomBytes(10_000));
+    });
+
+    const announced = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, {
+        args: { url: `${server.base}/announced`, destination: join(dir, 'a.bin'), maxBytes: 4096 },
+      }),
+    );
+    const streamed = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, {
+        args: { url: `${server.base}/streamed`, destination: join(dir, 'b.bin'), maxBytes: 4096, chunkSize: 1024 },
+      }),
+    );
+
+    expect(announced.state).toBe(TaskState.FAILED);
+    expect(announced.error).toBe(
+      `BodyTooLargeError: GET ${server.base}/announced: the body's content-length, 10000 bytes, is over \`maxBytes\` (4096 bytes)`,
+    );
+    expect(streamed.state).toBe(TaskState.FAILED);
+    expect(streamed.error).toBe(`BodyTooLargeError: GET ${server.base}/streamed: the body grew past \`maxBytes\` (4096 bytes)`);
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('runs 20 downloads at once through a pool of 4', async () => {
+    const bodies = Array.from({ length: 20 }, () => randomBytes(64 * 1024 + Math.floor(Math.random() * 1024)));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const fourArrived = deferred();
+    const { server, dir, manager } = await setup(
+      (request, response) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        if (inFlight === 4) fourArrived.resolve();
+        response.on('close', () => inFlight--);
+        const body = bodies[Number(request.url?.slice(1))] as Buffer;
+        // The first answers wait until the pool is full, so that the four surely overlap.
+        void fourArrived.promise.then(() => {
+          response.writeHead(200, { 'content-length': body.length });
+          response.end(body);
+        });
+      },
+      { maxConcurrentTasks: 4 },
+    );
+
+    const ids = bodies.map((_body, index) =>
+      manager.createTask(`Download ${index}`, actions.downloadFile, {
+        args: { url: `${server.base}/${index}`, destination: join(dir, `file-${index}.bin`) },
+      }),
+    );
+    const tasks = await Promise.all(ids.map((id) => manager.waitFor(id)));
+
+    expect(maxInFlight).toBe(4);
+    for (const [index, task] of tasks.entries()) {
+      const body = bodies[index] as Buffer;
+      expect(task.state, task.error).toBe(TaskState.COMPLETED);
+      expect((task.result as DownloadFileResult).sha256).toBe(sha256(body));
+      expect(sha256(await readFile(join(dir, `file-${index}.bin`)))).toBe(sha256(body));
+    }
+    expect((await filesIn(dir)).sort()).toEqual(bodies.map((_body, index) => `file-${index}.bin`).sort());
+  });
+
+  it('rejects bad options with a TypeError or RangeError that names the option', async () => {
+    const task = handMadeContext();
+    const url = 'http://127.0.0.1:9/file';
+    await expect(downloadFile(task, { url, destination: 'x', chunkSize: 0 })).rejects.toThrow(
+      new RangeError('Expected `options.chunkSize` to be a positive integer, got `0` (number)'),
+    );
+    await expect(downloadFile(task, { url, destination: 'x', chunkSize: 1.5 })).rejects.toThrow(TypeError);
+    await expect(downloadFile(task, { url: 'ftp://example.com/x', destination: 'x' })).rejects.toThrow(
+      'Expected `options.url` to be an http(s) URL, got a ftp: URL: ftp://example.com/x',
+    );
+    await expect(downloadFile(task, { url } as never)).rejects.toThrow(
+      new TypeError('Expected `options.destination` to be a non-empty string, got `undefined` (undefined)'),
+    );
+    await expect(downloadFile(task, { url, destination: 'x', timeoutMs: -1 })).rejects.toThrow(RangeError);
+    await expect(downloadFile(task, { url, destination: 'x', headers: { a: 1 } } as never)).rejects.toThrow(
+      'Expected `options.headers["a"]` to be a string, got `1` (number)',
+    );
+    await expect(downloadFile(task, { url, destination: 'x', retries: 3 } as never)).rejects.toThrow(
+      /^Unknown option `options.retries`: expected one of `url`, `destination`/,
+    );
+    expect(task.progressHistory).toEqual([]);
+
+    let requests = 0;
+    const { server, dir, manager } = await setup((_request, response) => {
+      requests++;
+      response.end();
+    });
+    const failed = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { url: server.base, destination: join(dir, 'x'), chunkSize: 0 } }),
+    );
+    expect(failed.error).toBe('RangeError: Expected `options.chunkSize` to be a positive integer, got `0` (number)');
+    expect(requests).toBe(0);
+  });
+
+  it('can be called from any handler, and rejects with the reason when its signal aborts', async () => {
+    const body = randomBytes(40_000);
+    const { server, dir } = await setup((request, response) => {
+      response.writeHead(200, { 'content-length': body.length });
+      if (request.url === '/whole') response.end(body);
+      else response.write(body.subarray(0, 10_000)); // then hangs
+    });
+
+    const task = handMadeContext();
+    const result = await downloadFile(task, { url: new URL('/whole', server.base), destination: join(dir, 'whole.bin'), chunkSize: 1000 });
+    expectTypeOf(result).toEqualTypeOf<DownloadFileResult>();
+    expect(result.sha256).toBe(sha256(body));
+    expect(task.progressHistory.at(-1)).toBe(100);
+    expect(task.progressHistory).toEqual([...new Set(task.progressHistory)].sort((a, b) => a - b));
+    expect(task.logged).toContainEqual(expect.objectContaining({ level: 'info', msg: `downloaded ${body.length} bytes` }));
+
+    const controller = new AbortController();
+    const hanging = handMadeContext(controller.signal);
+    const timersBefore = pendingTimers();
+    const download = downloadFile(hanging, { url: `${server.base}/hang`, destination: join(dir, 'hang.bin'), timeoutMs: 60_000 });
+    const request = await server.nextRequest();
+    await hanging.progressReached((value) => value > 0);
+    const reason = new Error('stop now');
+    controller.abort(reason);
+    await expect(download).rejects.toBe(reason);
+    await socketClosed(request.socket);
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    expect(await filesIn(dir)).toEqual(['whole.bin']);
+
+    await expect(downloadFile(handMadeContext(AbortSignal.abort(reason)), { url: server.base, destination: join(dir, 'never') })).rejects.toBe(
+      reason,
+    );
+  });
+});
