@@ -40,7 +40,13 @@ export class MainTaskContext implements TaskContext {
   }
 
   get signal(): AbortSignal {
-    return this.#run.controller.signal;
+    const run = this.#run;
+    // Made on first use: most handlers never look, and a signal per task is not free.
+    if (run.controller === undefined) {
+      run.controller = new AbortController();
+      if (run.stopReason !== undefined) run.controller.abort(run.stopReason);
+    }
+    return run.controller.signal;
   }
 
   get progress(): number {

@@ -47,9 +47,9 @@ export class WorkerPool {
     this.#options = options;
   }
 
-  /** Runs a task on a worker. Aborting `signal` terminates the worker it runs on. */
-  run(request: TaskRequest, signal: AbortSignal): Promise<TaskOutcome> {
-    return (this.#piscina ?? this.#start()).run(request, { signal }) as Promise<TaskOutcome>;
+  /** Runs a task on a worker. `kill.abort()` terminates the worker it runs on. */
+  run(request: TaskRequest, kill: RunKill): Promise<TaskOutcome> {
+    return (this.#piscina ?? this.#start()).run(request, { signal: kill }) as Promise<TaskOutcome>;
   }
 
   /**
@@ -64,7 +64,7 @@ export class WorkerPool {
 
   /** The run has ended: its abort, if any, need not reach workers that start later. */
   settled(run: number): void {
-    this.#aborts.delete(run);
+    if (this.#aborts.size !== 0) this.#aborts.delete(run);
   }
 
   /** Terminates every worker. Safe to call more than once. */
@@ -124,6 +124,36 @@ export class WorkerPool {
     port.unref();
     this.#ports.set(threadId, port);
     for (const message of this.#aborts.values()) port.postMessage(message);
+  }
+}
+
+/**
+ * The hard cancel of one run: the cheapest object Piscina takes as a run's signal (it listens
+ * with `once`), where an AbortController per task would cost more than the dispatch itself.
+ * Aborting it makes Piscina terminate the run's worker and start another.
+ */
+export class RunKill {
+  aborted = false;
+  #listener: (() => void) | undefined;
+
+  once(_event: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  off(): void {
+    this.#listener = undefined;
+  }
+
+  removeListener(): void {
+    this.#listener = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
   }
 }
 

@@ -4,6 +4,7 @@
 import type { Handler } from './handler.js';
 import type { QueueEntry } from './priority-queue.js';
 import type { RetryPolicy } from './retry.js';
+import type { RunKill } from './pool.js';
 
 /** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
 export const TaskState = {
@@ -149,11 +150,12 @@ export interface TaskSpec {
 export interface RunState {
   /** The dispatch number. */
   readonly key: number;
-  /**
-   * On the main thread, the controller of the handler's `task.signal`. On a worker, the
-   * controller of the Piscina run: aborting it terminates the worker (the hard cancel).
-   */
-  readonly controller: AbortController;
+  /** Why the run was stopped (cancelled or timed out), once it was. */
+  stopReason: Error | undefined;
+  /** On the main thread, the controller of the handler's `task.signal`, made on first use. */
+  controller: AbortController | undefined;
+  /** On a worker, what terminates the run's worker: the hard cancel. */
+  readonly kill: RunKill | undefined;
   /** The timer that forces a cancelled run to give up its slot. */
   graceTimer: NodeJS.Timeout | undefined;
   /** The timer of the task's `timeoutMs`. */

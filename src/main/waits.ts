@@ -58,6 +58,6 @@ export class WaitTracker<Caller> {
 
   /** The caller no longer holds a slot (it ended): its waits no longer count. */
   forget(caller: Caller): void {
-    this.#open.delete(caller);
+    if (this.#open.size !== 0) this.#open.delete(caller);
   }
 }

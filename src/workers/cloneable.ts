@@ -8,6 +8,7 @@ const MAX_NODES = 10_000;
 
 /** Returns a description such as "result.user.save is a function", or undefined if none was found. */
 export function findUncloneable(value: unknown, path = 'result'): string | undefined {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return undefined;
   const seen = new Set<object>();
   let budget = MAX_NODES;
   const visit = (node: unknown, at: string): string | undefined => {

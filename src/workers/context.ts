@@ -59,7 +59,10 @@ export class WorkerTaskContext implements TaskContext {
   readonly #run: number;
   readonly #port: MessagePort;
   readonly #logLevel: number;
-  readonly #controller = new AbortController();
+  /** Made on first use of `signal`: most handlers never look, and a signal per task is not free. */
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #isAborted = false;
   readonly #openManager: (runKey: number) => ManagerClient;
   #manager: ManagerClient | undefined;
   #progress = 0;
@@ -78,6 +81,10 @@ export class WorkerTaskContext implements TaskContext {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#isAborted) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
@@ -111,7 +118,15 @@ export class WorkerTaskContext implements TaskContext {
   }
 
   abort(reason: unknown): void {
-    this.#controller.abort(reason);
+    if (this.#isAborted) return;
+    this.#isAborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Throws the abort reason if the run was aborted: checked before the handler starts. */
+  throwIfAborted(): void {
+    if (this.#isAborted) throw this.#abortReason;
   }
 
   /** Marks the run as over and returns the last progress the handler set, if it set any. */

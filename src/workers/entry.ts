@@ -8,7 +8,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import { findUncloneable } from './cloneable.js';
 import * as Comlink from 'comlink';
 import { WorkerTaskContext } from './context.js';
-import { loadHandler } from './handlers.js';
+import { loadedHandler, loadHandler } from './handlers.js';
 import { createManagerClient, type EndpointLike, type ManagerClient } from './manager-client.js';
 import { portEndpoint } from './port-endpoint.js';
 import {
@@ -112,8 +112,8 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
   }
   try {
     if (preloadFailure !== undefined) throw preloadFailure;
-    const handler = await loadHandler(request.module, request.exportName);
-    context.signal.throwIfAborted();
+    const handler = loadedHandler(request.module, request.exportName) ?? (await loadHandler(request.module, request.exportName));
+    context.throwIfAborted();
     const value = await new Promise((resolve, reject) => {
       crashHandlers.set(context, reject);
       taskScope.run(context, () => Promise.resolve(handler(context, request.args))).then(resolve, reject);

@@ -4,6 +4,13 @@ import type { TaskContext } from './context.js';
 export type Handler = (task: TaskContext, args: unknown) => unknown;
 
 const handlers = new Map<string, Promise<Handler>>();
+/** Handlers already loaded, by module and then export, for the hot path: no promise to await. */
+const loaded = new Map<string, Map<string, Handler>>();
+
+/** The function exported as `exportName` by `module` (a file: URL), once it has been loaded. */
+export function loadedHandler(module: string, exportName: string): Handler | undefined {
+  return loaded.get(module)?.get(exportName);
+}
 
 /** The function exported as `exportName` by `module` (a file: URL). */
 export function loadHandler(module: string, exportName: string): Promise<Handler> {
@@ -12,8 +19,15 @@ export function loadHandler(module: string, exportName: string): Promise<Handler
   if (handler === undefined) {
     handler = importHandler(module, exportName);
     handlers.set(key, handler);
-    // A module that failed to load may be fixed on disk: try again next time.
-    handler.catch(() => handlers.delete(key));
+    handler.then(
+      (fn) => {
+        let exports = loaded.get(module);
+        if (exports === undefined) loaded.set(module, (exports = new Map()));
+        exports.set(exportName, fn);
+      },
+      // A module that failed to load may be fixed on disk: try again next time.
+      () => handlers.delete(key),
+    );
   }
   return handler;
 }
