@@ -1,0 +1,186 @@
+/**
+ * The pools under comparison, behind one small interface: taskloom and raw Piscina, and the
+ * pools a user would pick instead (tinypool, workerpool, poolifier). Each runs the same work
+ * from bench/fixtures/work.ts, with as many threads as it is given, started before it is timed.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { FixedThreadPool } from 'poolifier';
+import { TaskManager, workerTask, type TaskManagerOptions, type WorkerTask } from 'taskloom';
+import Tinypool from 'tinypool';
+import workerpool from 'workerpool';
+
+/** The operations every pool's fixture exports under the same name. */
+export type Op = 'noop' | 'firstLine' | 'factorial' | 'sha256' | 'spinFor';
+
+export const POOL_NAMES = ['piscina', 'taskloom', 'tinypool', 'workerpool', 'poolifier'] as const;
+export type PoolName = (typeof POOL_NAMES)[number];
+
+export interface BenchPool {
+  readonly name: PoolName;
+  readonly size: number;
+  /** Runs one task and resolves with its result. */
+  run(op: Op, arg?: unknown): Promise<unknown>;
+  /** Submits `count` tasks at once and resolves when every one has finished. */
+  runAll(op: Op, arg: unknown, count: number): Promise<void>;
+  /**
+   * Gives the pool back, idle. It stays open and warm for the next scenario that opens the same
+   * pool at the same size; `closePools()` closes every pool given back.
+   */
+  release(): void;
+}
+
+interface OpenPool extends Omit<BenchPool, 'release'> {
+  close(): Promise<void>;
+}
+
+export const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
+
+export const TASKLOOM_TASKS = fixture('taskloom-tasks.ts');
+/** Piscina and tinypool load the same module and pick an export by name. */
+export const POOL_TASKS = fixture('pool-tasks.ts');
+
+/** A taskloom handler of bench/fixtures/taskloom-tasks.ts. */
+export function taskloomHandler(exportName: string): WorkerTask {
+  return workerTask(TASKLOOM_TASKS, exportName);
+}
+
+/** The options every scenario's TaskManager starts from. */
+export function managerOptions(size: number, options: TaskManagerOptions = {}): TaskManagerOptions {
+  return { maxConcurrentTasks: size, autoStart: true, logger: false, maxFinishedTasks: 1000, ...options };
+}
+
+export function newPiscina(size: number): Piscina {
+  return new Piscina({ filename: POOL_TASKS.href, minThreads: size, maxThreads: size, idleTimeout: Infinity });
+}
+
+/** Pools given back and still open, by name and size. */
+const idlePools = new Map<string, OpenPool[]>();
+
+/**
+ * Opens a pool of `size` threads, warm: every thread has started and loaded its fixture. Starting
+ * a worker that loads TypeScript through tsx takes a good part of a second, so a pool a scenario
+ * gave back is handed out again rather than started anew.
+ */
+export async function openPool(name: PoolName, size: number): Promise<BenchPool> {
+  const key = `${name}/${size}`;
+  let pool = idlePools.get(key)?.pop();
+  if (pool === undefined) {
+    pool = createPool(name, size);
+    await pool.runAll('noop', undefined, size * 8);
+    await pool.runAll('firstLine', undefined, size * 8);
+  }
+  const open = pool;
+  let isReleased = false;
+  return {
+    name: open.name,
+    size: open.size,
+    run: (op, arg) => open.run(op, arg),
+    runAll: (op, arg, count) => open.runAll(op, arg, count),
+    release() {
+      if (isReleased) return;
+      isReleased = true;
+      const idle = idlePools.get(key) ?? [];
+      idle.push(open);
+      idlePools.set(key, idle);
+    },
+  };
+}
+
+/** Closes every pool given back. */
+export async function closePools(): Promise<void> {
+  const pools = [...idlePools.values()].flat();
+  idlePools.clear();
+  await Promise.all(pools.map((pool) => pool.close()));
+}
+
+function createPool(name: PoolName, size: number): OpenPool {
+  switch (name) {
+    case 'taskloom':
+      return taskloomPool(size);
+    case 'piscina': {
+      const piscina = newPiscina(size);
+      return promisePool(name, size, (op, arg) => piscina.run(arg, { name: op }), () => piscina.destroy());
+    }
+    case 'tinypool': {
+      const tinypool = new Tinypool({ filename: POOL_TASKS.href, minThreads: size, maxThreads: size, idleTimeout: 60_000 });
+      return promisePool(name, size, (op, arg) => tinypool.run(arg, { name: op }), () => tinypool.destroy());
+    }
+    case 'workerpool': {
+      const script = fileURLToPath(fixture('workerpool-worker.ts'));
+      const pool = workerpool.pool(script, { minWorkers: size, maxWorkers: size, workerType: 'thread' });
+      return promisePool(
+        name,
+        size,
+        (op, arg) => Promise.resolve(pool.exec(op, [arg])),
+        async () => {
+          await pool.terminate();
+        },
+      );
+    }
+    case 'poolifier': {
+      // Poolifier's defaults, as a user gets them: tasks go straight to the least used worker.
+      const pool = new FixedThreadPool(size, fileURLToPath(fixture('poolifier-worker.ts')), {
+        errorHandler: (error) => console.error('poolifier worker error', error),
+      });
+      return promisePool(name, size, (op, arg) => pool.execute(arg, op), () => pool.destroy());
+    }
+  }
+}
+
+function promisePool(name: PoolName, size: number, run: (op: Op, arg: unknown) => Promise<unknown>, close: () => Promise<void>): OpenPool {
+  return {
+    name,
+    size,
+    run: (op, arg) => run(op, arg),
+    async runAll(op, arg, count) {
+      const runs = new Array<Promise<unknown>>(count);
+      for (let i = 0; i < count; i++) runs[i] = run(op, arg);
+      await Promise.all(runs);
+    },
+    close,
+  };
+}
+
+function taskloomPool(size: number): OpenPool {
+  const manager = new TaskManager(managerOptions(size));
+  const handlers = new Map<Op, WorkerTask>();
+  const handler = (op: Op): WorkerTask => {
+    let found = handlers.get(op);
+    if (found === undefined) handlers.set(op, (found = taskloomHandler(op)));
+    return found;
+  };
+  return {
+    name: 'taskloom',
+    size,
+    async run(op, arg) {
+      const task = await manager.waitFor(manager.createTask(op, handler(op), { args: arg }));
+      if (task.state !== 'completed') throw new Error(`taskloom task ${op} ended ${task.state}: ${task.error ?? ''}`);
+      return task.result;
+    },
+    // The bulk path a taskloom user takes: create every task, then wait for the manager to be idle.
+    async runAll(op, arg, count) {
+      const before = manager.getStats();
+      const run = handler(op);
+      for (let i = 0; i < count; i++) manager.createTask(op, run, { args: arg });
+      await manager.onIdle();
+      const after = manager.getStats();
+      if (after.completed - before.completed !== count) {
+        throw new Error(`taskloom completed ${after.completed - before.completed} of ${count} ${op} tasks (failed: ${after.failed - before.failed})`);
+      }
+    },
+    close: () => manager.stop(),
+  };
+}
+
+/** Keeps at most `window` tasks in flight until `count` have run: a bounded producer. */
+export async function runWindowed(pool: BenchPool, op: Op, arg: unknown, count: number, window: number): Promise<void> {
+  let submitted = 0;
+  const lane = async (): Promise<void> => {
+    while (submitted < count) {
+      submitted++;
+      await pool.run(op, arg);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
+}

@@ -1,0 +1,30 @@
+/** The contract between the runner and the scenario files. */
+import type { ScenarioResult } from './figures.js';
+
+export interface ScenarioContext {
+  /** Small sizes, so that every scenario together runs in well under a minute. */
+  readonly quick: boolean;
+  /** Threads per pool: os.availableParallelism(), unless a scenario varies it. */
+  readonly poolSize: number;
+  /** Prints a progress line (to stderr, so that stdout holds the table only). */
+  log(line: string): void;
+}
+
+export interface Scenario {
+  /** The name `--only` selects, and the key of the scenario in latest.json. */
+  readonly name: string;
+  readonly title: string;
+  run(context: ScenarioContext): Promise<ScenarioResult>;
+}
+
+/** Resolves after `ms`: for letting a pool settle between runs, never for synchronising with one. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Times `action` in milliseconds on the main thread's clock. */
+export async function timed(action: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await action();
+  return performance.now() - start;
+}

@@ -1,0 +1,71 @@
+/** Renders figures and targets as a plain-text table (the console) and as Markdown (the README). */
+import type { Figure, Target } from './figures.js';
+
+const HEADERS = ['Scenario', 'Metric', 'Subject', 'p50', 'p99', 'mean', 'n', 'unit', 'ratio'] as const;
+
+/** A number with about three significant digits, and thousands separated. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const magnitude = Math.abs(value);
+  if (magnitude >= 100) return Math.round(value).toLocaleString('en-US');
+  if (magnitude >= 10) return value.toFixed(1);
+  if (magnitude >= 1) return value.toFixed(2);
+  if (magnitude === 0) return '0';
+  return value.toPrecision(3);
+}
+
+/** "1.07× piscina", or "" for a figure without a baseline. */
+export function formatRatio(figure: Figure): string {
+  if (figure.ratio === undefined || figure.baseline === undefined) return figure.baseline === undefined ? '' : '–';
+  const ratio = figure.ratio >= 0.1 ? figure.ratio.toFixed(2) : figure.ratio.toPrecision(2);
+  return `${ratio}× ${figure.baseline}`;
+}
+
+function rows(figures: readonly Figure[]): string[][] {
+  return figures.map((figure) => [
+    figure.scenario,
+    figure.metric,
+    figure.subject,
+    formatNumber(figure.summary.p50),
+    formatNumber(figure.summary.p99),
+    formatNumber(figure.summary.mean),
+    String(figure.summary.samples),
+    figure.unit,
+    formatRatio(figure),
+  ]);
+}
+
+export function textTable(figures: readonly Figure[]): string {
+  const body = rows(figures);
+  const widths = HEADERS.map((header, column) => Math.max(header.length, ...body.map((row) => (row[column] ?? '').length)));
+  const numeric = new Set([3, 4, 5, 6]);
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();
+  const out = [line(HEADERS), widths.map((width) => '-'.repeat(width)).join('  ')];
+  let previous: string | undefined;
+  for (const [index, row] of body.entries()) {
+    const scenario = figures[index]?.scenario;
+    if (previous !== undefined && scenario !== previous) out.push('');
+    previous = scenario;
+    out.push(line(row));
+  }
+  return out.join('\n');
+}
+
+export function markdownTable(figures: readonly Figure[]): string {
+  const align = HEADERS.map((_, column) => (column >= 3 && column <= 6 ? '---:' : '---'));
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(HEADERS), line(align), ...rows(figures).map(line)].join('\n');
+}
+
+/** "met", "MISSED" or "NOT MEASURED". */
+export function targetVerdict(target: Target): string {
+  return target.met === undefined ? 'NOT MEASURED' : target.met ? 'met' : 'MISSED';
+}
+
+/** The target, what was measured and the limit, without the verdict. */
+export function describeTarget(target: Target): string {
+  const value = target.value === undefined ? 'n/a' : formatNumber(target.value);
+  const unit = (text: string): string => (target.unit === '' ? text : `${text} ${target.unit}`);
+  return `${target.target}: ${target.measured} = ${unit(value)} (limit ${unit(formatNumber(target.limit))})`;
+}

@@ -1,0 +1,15 @@
+/** The exit codes of `taskloom`. */
+export const ExitCode = {
+  /** Every task completed. */
+  OK: 0,
+  /** At least one task failed or was cancelled. */
+  TASK_FAILED: 1,
+  /** Bad usage or a bad job file: nothing was run. */
+  BAD_INPUT: 2,
+  /** Interrupted by Ctrl-C (SIGINT). */
+  INTERRUPTED: 130,
+  /** Stopped by SIGTERM. */
+  TERMINATED: 143,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

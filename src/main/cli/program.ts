@@ -1,0 +1,80 @@
+/** The `taskloom` command line: its commands and options, parsed by commander. */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { LevelWithSilent } from 'pino';
+import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
+import { LOG_LEVEL_NAMES } from './logging.js';
+import { runCommand } from './run.js';
+
+interface SharedOptions {
+  concurrency?: number;
+  out?: string;
+  logLevel?: LevelWithSilent;
+  json?: boolean;
+}
+
+/**
+ * Builds the program. Actions set `process.exitCode`; commander's own errors (an unknown
+ * option, a bad value) are thrown as CommanderError, because of `exitOverride`.
+ */
+export function createProgram(): Command {
+  const program = new Command('taskloom')
+    .description('Run tasks on Node.js worker threads, with priorities, progress and cancellation.')
+    .version(readVersion(), '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run taskloom --help for usage)')
+    .exitOverride();
+
+  addSharedOptions(
+    program
+      .command('run')
+      .description('run the jobs of a job file: a JSON array of jobs, or one job per line in a .ndjson file')
+      .argument('<jobs>', 'the job file (.json, or .ndjson/.jsonl for one job per line)'),
+    'the number of CPUs',
+  ).action(async (file: string, options: SharedOptions) => {
+    process.exitCode = await runCommand(file, options);
+  });
+
+  addSharedOptions(
+    program.command('demo').description('run a built-in demo: priorities, progress, cancellation and errors, no network needed'),
+    '3',
+  ).action(async (options: SharedOptions) => {
+    process.exitCode = await demoCommand(options);
+  });
+
+  program
+    .command('bench')
+    .description('run the benchmarks (from a clone of the repository); arguments go to the benchmark runner')
+    .argument('[args...]', 'arguments for the benchmark runner (put them after -- to pass options)')
+    .allowUnknownOption()
+    .passThroughOptions()
+    .action(async (args: string[]) => {
+      process.exitCode = await benchCommand(args);
+    });
+
+  return program;
+}
+
+function addSharedOptions(command: Command, defaultConcurrency: string): Command {
+  return command
+    .option('-c, --concurrency <n>', `how many tasks run at once (default: ${defaultConcurrency})`, parsePositiveInteger)
+    .option('-o, --out <file>', "write every task's final record to this JSON file (also after Ctrl-C)")
+    .addOption(
+      new Option('-l, --log-level <level>', 'the least level of log lines shown (default: info; warn with --json)').choices(LOG_LEVEL_NAMES),
+    )
+    .option('--json', 'print one JSON document with every task at the end, and no live view');
+}
+
+function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return parsed;
+}
+
+function readVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
+}

@@ -1,0 +1,77 @@
+/** `taskloom run <jobs.json | jobs.ndjson>`: checks a job file, runs every job and reports. */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { JobFileError, UsageError } from '../errors.js';
+import { ExitCode } from './exit-codes.js';
+import { loadJobFile } from './jobs.js';
+import type { OutputMode } from './logging.js';
+import { exitCodeOf, runJobs } from './runner.js';
+
+/** The options of `taskloom run`, as commander parses them. */
+export interface RunCommandOptions {
+  /**
+   * How many tasks run at once.
+   * @default os.availableParallelism()
+   */
+  concurrency?: number;
+  /** Write every task's final record to this JSON file. */
+  out?: string;
+  /**
+   * The least level of the log lines shown.
+   * @default 'info' ('warn' with --json)
+   */
+  logLevel?: LevelWithSilent;
+  /** Print one JSON document with every task's record at the end, and no live view. */
+  json?: boolean;
+}
+
+/**
+ * Runs the jobs of a job file.
+ * @returns The exit code: 0 when every task completed, 1 when any did not, 2 for a bad job
+ *   file or option (before anything runs), 130 after Ctrl-C.
+ */
+export async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
+  const mode = chooseMode(options);
+  try {
+    if (options.out !== undefined) checkOutPath(options.out);
+    const jobs = await loadJobFile(file);
+    const outcome = await runJobs(jobs, {
+      source: file,
+      concurrency: options.concurrency ?? availableParallelism(),
+      logLevel: options.logLevel ?? (mode === 'json' ? 'warn' : 'info'),
+      mode,
+      out: options.out,
+    });
+    return exitCodeOf(outcome);
+  } catch (error) {
+    if (error instanceof JobFileError) {
+      process.stderr.write(`taskloom run: nothing was run, the job file has ${error.problems.length === 1 ? 'a problem' : 'problems'}:\n`);
+      for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
+      return ExitCode.BAD_INPUT;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`taskloom run: ${error.message}\n`);
+      return ExitCode.BAD_INPUT;
+    }
+    throw error;
+  }
+}
+
+/** The live view on a terminal, unless --json; plain log lines otherwise. */
+export function chooseMode(options: { json?: boolean }): OutputMode {
+  if (options.json === true) return 'json';
+  return process.stdout.isTTY ? 'live' : 'log';
+}
+
+/** --out must name a file in a folder that exists, so that results are never lost at the end. */
+function checkOutPath(out: string): void {
+  const folder = dirname(resolve(out));
+  if (statSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    throw new UsageError(`option --out: the folder ${folder} does not exist, so ${out} could not be written`);
+  }
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new UsageError(`option --out: ${out} is a folder; give a file name`);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Runs checked jobs on a TaskManager and reports on them: the live view, log lines or JSON,
+ * then the summary and the results file. Shared by `taskloom run` and `taskloom demo`.
+ *
+ * Ctrl-C once takes no new jobs and cancels the running ones, then writes the results of
+ * everything; Ctrl-C again writes the results as they stand and exits at once.
+ */
+import type { LevelWithSilent, Logger } from 'pino';
+import { TaskManager } from '../manager.js';
+import type { Task } from '../task.js';
+import { ExitCode } from './exit-codes.js';
+import type { Job } from './jobs.js';
+import { LiveView } from './live-view.js';
+import { createFdLogger, createLineLogger, logTaskEvents, type OutputMode } from './logging.js';
+import { ResultsCollector, serializeResults, writeResults, writeResultsSync, type ResultsDocument } from './results.js';
+import { renderSummary } from './summary.js';
+
+export interface RunnerOptions {
+  /** What is being run, for the view and the results: the job file as given, or `demo`. */
+  readonly source: string;
+  /** How many tasks run at once. */
+  readonly concurrency: number;
+  readonly logLevel: LevelWithSilent;
+  readonly mode: OutputMode;
+  /** Where to write the results document, if anywhere. */
+  readonly out: string | undefined;
+  /** Called once every job's task exists, before any runs: the demo arranges its cancellation here. */
+  readonly onCreated?: (manager: TaskManager, tasks: readonly Task[]) => void;
+}
+
+export interface RunOutcome {
+  readonly document: ResultsDocument;
+  /** The signal that interrupted the run, if one did. */
+  readonly signal: 'SIGINT' | 'SIGTERM' | undefined;
+  /** Why the results file could not be written, if it could not. */
+  readonly writeError: Error | undefined;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+type StopSignal = (typeof SIGNALS)[number];
+const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: ExitCode.INTERRUPTED, SIGTERM: ExitCode.TERMINATED };
+
+/** Runs `jobs` to the end, or until interrupted, and prints the outcome. */
+export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Promise<RunOutcome> {
+  const { mode, source } = options;
+  let view: LiveView | undefined;
+  const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
+  const manager = new TaskManager({ maxConcurrentTasks: options.concurrency, logger });
+  const collector = new ResultsCollector(jobs);
+  collector.attach(manager);
+  if (mode === 'live') view = new LiveView(manager, source);
+  else logTaskEvents(manager, logger);
+
+  try {
+    const tasks = jobs.map((job, index) => {
+      const id = manager.createTask(job.name, job.handler, { priority: job.priority, args: job.args });
+      const task = manager.getTask(id) as Task;
+      collector.add(index, task);
+      return task;
+    });
+    options.onCreated?.(manager, tasks);
+  } catch (error) {
+    await manager.stop();
+    throw error;
+  }
+
+  let signal: StopSignal | undefined;
+  const onSignal = (received: StopSignal): void => {
+    if (signal !== undefined) {
+      exitNow(received);
+      return;
+    }
+    signal = received;
+    view?.interrupt();
+    logger.warn({ signal: received }, 'interrupted: taking no new jobs and cancelling running tasks; press Ctrl-C again to exit at once');
+    void manager.stop();
+  };
+  const exitNow = (received: StopSignal): never => {
+    view?.abandon();
+    if (options.out !== undefined) {
+      try {
+        writeResultsSync(options.out, collector.document(source, true));
+      } catch (error) {
+        process.stderr.write(`taskloom: could not write the results file ${options.out}: ${describeError(error)}\n`);
+      }
+    }
+    process.stderr.write(`taskloom: ${received} again: exiting now\n`);
+    process.exit(SIGNAL_EXIT_CODES[signal ?? received]);
+  };
+  const listeners = SIGNALS.map((name) => [name, () => onSignal(name)] as const);
+  for (const [name, listener] of listeners) process.on(name, listener);
+
+  try {
+    view?.start();
+    if (view === undefined) logger.info({ source, jobs: jobs.length, concurrency: options.concurrency }, 'run started');
+    void manager.runTasks();
+    await manager.onIdle();
+    await manager.stop();
+  } finally {
+    for (const [name, listener] of listeners) process.off(name, listener);
+    view?.stop();
+  }
+
+  const document = collector.document(source, signal !== undefined);
+  if (view === undefined) logger.info({ stats: document.stats, durationMs: document.durationMs }, 'run finished');
+  let writeError: Error | undefined;
+  if (options.out !== undefined) {
+    try {
+      await writeResults(options.out, document);
+    } catch (error) {
+      writeError = error instanceof Error ? error : new Error(String(error));
+      process.stderr.write(`taskloom: could not write the results file ${options.out}: ${describeError(error)}\n`);
+    }
+  }
+  printOutcome(document, options, writeError);
+  return { document, signal, writeError };
+}
+
+/** The exit code for a run's outcome: 130 or 143 after a signal, 1 when a task did not complete, else 0. */
+export function exitCodeOf(outcome: RunOutcome): number {
+  if (outcome.signal !== undefined) return SIGNAL_EXIT_CODES[outcome.signal];
+  const { stats } = outcome.document;
+  return stats.completed === stats.total && outcome.writeError === undefined ? ExitCode.OK : ExitCode.TASK_FAILED;
+}
+
+function createLogger(options: RunnerOptions, print: (line: string) => void): Logger {
+  if (options.mode === 'live') return createLineLogger(options.logLevel, print);
+  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1);
+}
+
+function printOutcome(document: ResultsDocument, options: RunnerOptions, writeError: Error | undefined): void {
+  if (options.mode === 'json') {
+    process.stdout.write(serializeResults(document));
+    return;
+  }
+  const width = process.stdout.isTTY ? (process.stdout.columns ?? 100) - 1 : 120;
+  process.stdout.write(`\n${renderSummary(document, width)}\n`);
+  if (options.out !== undefined && writeError === undefined) process.stdout.write(`Results written to ${options.out}\n`);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
