@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { wallNow } from './fixtures/work.js';
 import { checkTarget, FigureSet, type ScenarioResult } from './lib/figures.js';
-import { fixture, openPool, POOL_NAMES, type BenchPool } from './lib/pools.js';
+import { TaskManager } from 'taskloom';
+import { fixture, managerOptions, openPool, POOL_NAMES, taskloomHandler, type BenchPool } from './lib/pools.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { summarize } from './lib/stats.js';
 
@@ -36,6 +37,23 @@ async function bareWorker(): Promise<Subject> {
     close: async () => {
       await worker.terminate();
     },
+  };
+}
+
+/**
+ * taskloom after every worker has opened its channel to the manager (task.manager): the
+ * channel must cost nothing to handlers that do not use it.
+ */
+async function taskloomWithManagerChannel(size: number): Promise<Subject> {
+  const manager = new TaskManager(managerOptions(size));
+  const touch = taskloomHandler('touchManager');
+  const firstLine = taskloomHandler('firstLine');
+  // Enough runs that every worker has opened its channel.
+  await Promise.all(Array.from({ length: size * 8 }, () => manager.waitFor(manager.createTask('touch', touch))));
+  return {
+    name: 'taskloom, manager channel open',
+    firstLine: async () => (await manager.waitFor(manager.createTask('firstLine', firstLine))).result as number,
+    close: () => manager.stop(),
   };
 }
 
@@ -97,6 +115,7 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
   try {
     subjects.push(await bareWorker());
     for (const name of POOL_NAMES) subjects.push(poolSubject(await openPool(name, context.poolSize)));
+    subjects.push(await taskloomWithManagerChannel(context.poolSize));
     // Every subject stays open and the passes go round them in a rotating order, so that a busy
     // patch of a shared machine falls on every subject alike.
     for (const subject of subjects) samples.set(subject, { toFirstLine: [], toResult: [] });
@@ -131,6 +150,7 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
     notes: [
       `pool size ${context.poolSize}; one task at a time, driven by tinybench in ${passes} pass(es) going round every subject; clock performance.timeOrigin + performance.now() on both threads`,
       'taskloom: createTask then waitFor; Piscina and tinypool: run(); workerpool: exec(); poolifier: execute(); bare worker: postMessage and one reply',
+      'taskloom, manager channel open: the same, on a manager whose every worker has first opened its channel to the manager (task.manager); the handler measured does not use it',
     ],
   };
 }

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { scenario as cancellation } from './cancellation.js';
 import { scenario as cpuScaling } from './cpu-scaling.js';
 import { scenario as latency } from './latency.js';
+import { scenario as map } from './map.js';
 import type { ScenarioResult } from './lib/figures.js';
 import { describeMachine } from './lib/machine.js';
 import { closePools } from './lib/pools.js';
@@ -22,7 +23,7 @@ import { scenario as priorityFlood } from './priority-flood.js';
 import { scenario as progress } from './progress.js';
 import { scenario as throughput } from './throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [latency, throughput, cpuScaling, poolifierWorkload, priorityFlood, cancellation, progress, memory];
+const SCENARIOS: readonly Scenario[] = [latency, throughput, cpuScaling, poolifierWorkload, priorityFlood, cancellation, progress, memory, map];
 
 /**
  * On Node 20 `--import tsx` registers tsx on the main thread only, and worker threads inherit
