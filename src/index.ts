@@ -1,6 +1,6 @@
 export { TaskManager } from './main/manager.js';
 export { workerTask, isWorkerTask } from './main/handler.js';
-export { connectPort as connectManager } from './workers/manager-client.js';
+export { connectPort as connectManager } from './workers/manager-channel.js';
 export { TaskState } from './main/task.js';
 export { actions } from './actions/handlers.js';
 export {

@@ -6,17 +6,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { findUncloneable } from './cloneable.js';
-import * as Comlink from 'comlink';
 import { WorkerTaskContext } from './context.js';
 import { loadedHandler, loadHandler } from './handlers.js';
-import { createManagerClient, type EndpointLike, type ManagerClient } from './manager-client.js';
-import { portEndpoint } from './port-endpoint.js';
+import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from './manager-client.js';
 import {
   HANDSHAKE,
   serializeError,
   type ControlMessage,
-  type ManagerEndpointApi,
-  type WorkerMessage,
   type PortHandshake,
   type SerializedError,
   type TaskOutcome,
@@ -88,17 +84,15 @@ process.on('uncaughtException', (error) => {
   }
 });
 
-let managerEndpoint: EndpointLike | undefined;
+let managerChannel: Promise<EndpointLike> | undefined;
+/** The worker's channel to the manager, opened (and comlink loaded) on first use. */
+const managerEndpoint = lazyEndpoint(() => {
+  managerChannel ??= import('./manager-channel.js').then(({ openManagerChannel }) => openManagerChannel(control));
+  return managerChannel;
+});
 
-/** The manager's client for a run: the worker's channel to the manager is opened on first use. */
+/** The manager's client for a run. */
 function openManager(runKey: number): ManagerClient {
-  if (managerEndpoint === undefined) {
-    const { port1, port2 } = new MessageChannel();
-    const message: WorkerMessage = { type: 'manager-port', port: port2 };
-    control.postMessage(message, [port2]);
-    port1.unref();
-    managerEndpoint = Comlink.wrap<ManagerEndpointApi>(portEndpoint(port1)) as unknown as EndpointLike;
-  }
   return createManagerClient(managerEndpoint, runKey);
 }
 

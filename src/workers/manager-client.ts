@@ -4,9 +4,6 @@
  * MessagePort with comlink and resolve with plain snapshots; bad input is rejected with the
  * same TypeError or RangeError as on the main thread, thrown in the calling thread.
  */
-import type { MessagePort } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import { portEndpoint } from './port-endpoint.js';
 import type { CreateTaskOptions } from '../main/manager.js';
 import type { WorkerTask } from '../main/handler.js';
 import type { Task, TaskState, TaskStats } from '../main/task.js';
@@ -65,17 +62,25 @@ export function createManagerClient(endpoint: EndpointLike, caller: number | und
   };
 }
 
-/** Wraps the manager's end of a port (from `createClientPort()`) for use in this thread. */
-export function connectPort(port: MessagePort): ConnectedManager {
-  if (port === null || typeof port !== 'object' || typeof (port as MessagePort).postMessage !== 'function') {
-    throw new TypeError(`Expected \`port\` to be a MessagePort from manager.createClientPort(), ${received(port)}`);
-  }
-  const remote = Comlink.wrap<ManagerEndpointApi>(portEndpoint(port));
-  const close = (): void => {
-    remote[Comlink.releaseProxy]();
-    port.close();
+/**
+ * An endpoint that loads the real one on its first call: `task.manager` costs nothing until a
+ * handler uses it.
+ */
+export function lazyEndpoint(load: () => Promise<EndpointLike>): EndpointLike {
+  const forward =
+    <K extends keyof ManagerEndpointApi>(method: K) =>
+    async (...args: Parameters<ManagerEndpointApi[K]>): Promise<unknown> =>
+      ((await load())[method] as (...given: Parameters<ManagerEndpointApi[K]>) => unknown)(...args);
+  return {
+    createTask: forward('createTask'),
+    getTask: forward('getTask'),
+    listTasks: forward('listTasks'),
+    cancelTask: forward('cancelTask'),
+    setPriority: forward('setPriority'),
+    updateProgress: forward('updateProgress'),
+    getStats: forward('getStats'),
+    waitFor: forward('waitFor'),
   };
-  return { ...createManagerClient(remote as unknown as EndpointLike, undefined), close, [Symbol.dispose]: close };
 }
 
 function unwrap<T>(result: unknown): T {
