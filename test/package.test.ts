@@ -38,5 +38,9 @@ describe('the published package', () => {
     );
     const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: dir, timeout: 60_000 });
     expect(JSON.parse(stdout.trim())).toEqual({ state: 'completed', result: 144, progress: 100 });
+    // The command is installed too, and runs a job file from the installed package.
+    await writeFile(join(dir, 'jobs.json'), JSON.stringify([{ name: 'Square', handler: { module: './square.mjs', export: 'square' }, args: 9 }]));
+    const cli = await run(join(dir, 'node_modules', '.bin', 'taskloom'), ['run', 'jobs.json', '--json'], { cwd: dir, timeout: 60_000 });
+    expect(cli.stdout).toContain('"result": 81');
   });
 });
