@@ -337,3 +337,21 @@ describe('taskloom', () => {
     expect(exit.stdout.trim()).toBe(manifest.version);
   });
 });
+
+describe('taskloom run --preload', () => {
+  it('lets workers import TypeScript handler modules through a preloaded loader', async () => {
+    const jobs = join(FIXTURES, 'typescript.json');
+    const without = await run('run', jobs, '--json');
+    expect(without.code).toBe(1);
+    const loaded = await run('run', jobs, '--json', '--preload', join('test', 'fixtures', 'register-tsx.mjs'));
+    expect(loaded.code).toBe(0);
+    const document = JSON.parse(loaded.stdout) as ResultsDocument;
+    expect(document.tasks[0]).toMatchObject({ state: 'completed', result: { hello: 'typescript' } });
+  });
+
+  it('refuses a preload module that does not exist, before anything runs', async () => {
+    const exit = await run('run', join(FIXTURES, 'ok.json'), '--preload', 'no-such-loader.mjs');
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toMatch(/option --preload: no-such-loader\.mjs does not exist/);
+  });
+});

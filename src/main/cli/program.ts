@@ -32,9 +32,15 @@ export function createProgram(): Command {
       .description('run the jobs of a job file: a JSON array of jobs, or one job per line in a .ndjson file')
       .argument('<jobs>', 'the job file (.json, or .ndjson/.jsonl for one job per line)'),
     'the number of CPUs',
-  ).action(async (file: string, options: SharedOptions) => {
-    process.exitCode = await runCommand(file, options);
-  });
+  )
+    .option(
+      '--preload <module>',
+      'a module every worker imports before its first task, e.g. one that registers a TypeScript loader (repeatable)',
+      (module: string, previous: string[] = []) => [...previous, module],
+    )
+    .action(async (file: string, options: SharedOptions & { preload?: string[] }) => {
+      process.exitCode = await runCommand(file, options);
+    });
 
   addSharedOptions(
     program.command('demo').description('run a built-in demo: priorities, progress, cancellation and errors, no network needed'),

@@ -25,6 +25,8 @@ export interface RunCommandOptions {
   logLevel?: LevelWithSilent;
   /** Print one JSON document with every task's record at the end, and no live view. */
   json?: boolean;
+  /** Modules every worker imports before its first task (relative to the working directory). */
+  preload?: string[];
 }
 
 /**
@@ -43,6 +45,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       logLevel: options.logLevel ?? (mode === 'json' ? 'warn' : 'info'),
       mode,
       out: options.out,
+      preload: checkPreload(options.preload ?? []),
     });
     return exitCodeOf(outcome);
   } catch (error) {
@@ -63,6 +66,17 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
 export function chooseMode(options: { json?: boolean }): OutputMode {
   if (options.json === true) return 'json';
   return process.stdout.isTTY ? 'live' : 'log';
+}
+
+/** --preload modules must exist: they are resolved against the working directory. */
+function checkPreload(modules: readonly string[]): string[] {
+  return modules.map((module) => {
+    const path = resolve(module);
+    if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) {
+      throw new UsageError(`option --preload: ${module} does not exist (looked for ${path})`);
+    }
+    return path;
+  });
 }
 
 /** --out must name a file in a folder that exists, so that results are never lost at the end. */

@@ -24,6 +24,8 @@ export interface RunnerOptions {
   readonly mode: OutputMode;
   /** Where to write the results document, if anywhere. */
   readonly out: string | undefined;
+  /** Modules (absolute paths) every worker imports before its first task. */
+  readonly preload?: readonly string[];
   /** Called once every job's task exists, before any runs: the demo arranges its cancellation here. */
   readonly onCreated?: (manager: TaskManager, tasks: readonly Task[]) => void;
 }
@@ -45,7 +47,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
   const { mode, source } = options;
   let view: LiveView | undefined;
   const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
-  const manager = new TaskManager({ maxConcurrentTasks: options.concurrency, logger });
+  const manager = new TaskManager({ maxConcurrentTasks: options.concurrency, logger, workerPreload: options.preload ?? [] });
   const collector = new ResultsCollector(jobs);
   collector.attach(manager);
   if (mode === 'live') view = new LiveView(manager, source);
