@@ -2,38 +2,30 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { actions, TaskManager, TaskState, type Task } from 'taskloom';
 import { downloadFile, MAX_REDIRECTIONS, type DownloadFileResult } from 'taskloom/actions';
 import {
   captureLogs,
+  createActionManager,
   deferred,
   handMadeContext,
   makeTempDir,
+  onCleanup,
   pendingTimers,
+  serve,
   socketClosed,
-  startServer,
   type TestServer,
 } from './fixtures/actions-http.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  // Managers first (registered last), then servers, then folders.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
 async function setup(
   handler: (request: IncomingMessage, response: ServerResponse) => void,
   managerOptions: { maxConcurrentTasks?: number; cancelGraceMs?: number } = {},
 ): Promise<{ server: TestServer; dir: string; manager: TaskManager; logs: ReturnType<typeof captureLogs> }> {
   const temp = await makeTempDir();
-  cleanups.push(temp.remove);
-  const server = await startServer(handler);
-  cleanups.push(server.close);
-  const logs = captureLogs();
-  const manager = new TaskManager({ maxConcurrentTasks: 2, autoStart: true, logger: logs.logger, ...managerOptions });
-  cleanups.push(() => manager.stop());
+  onCleanup(temp.remove);
+  const server = await serve(handler);
+  const { manager, logs } = createActionManager({ maxConcurrentTasks: 2, ...managerOptions });
   return { server, dir: temp.dir, manager, logs };
 }
 

@@ -1,36 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { actions, TaskManager, TaskState, type Task } from 'taskloom';
+import type { ServerResponse } from 'node:http';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { actions, TaskState, type Task } from 'taskloom';
 import { periodicHealthCheck, type PeriodicHealthCheckResult } from 'taskloom/actions';
 import {
-  captureLogs,
+  createActionManager,
   deferred,
   freePort,
   handMadeContext,
+  onCleanup,
   pendingTimers,
+  serve,
   socketClosed,
-  startServer,
-  type TestServer,
 } from './fixtures/actions-http.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<TestServer> {
-  const server = await startServer(handler);
-  cleanups.push(server.close);
-  return server;
-}
-
-function createManager(options: { cancelGraceMs?: number } = {}): { manager: TaskManager; logs: ReturnType<typeof captureLogs> } {
-  const logs = captureLogs();
-  const manager = new TaskManager({ maxConcurrentTasks: 1, autoStart: true, logger: logs.logger, ...options });
-  cleanups.push(() => manager.stop());
-  return { manager, logs };
-}
 
 describe('periodicHealthCheck', () => {
   it('records a server that alternates 200 and 500: failures are recorded, never fatal', async () => {
@@ -40,7 +21,7 @@ describe('periodicHealthCheck', () => {
       // A small delay that the latency must include.
       setTimeout(() => response.writeHead(status).end('status'), 10);
     });
-    const { manager, logs } = createManager();
+    const { manager, logs } = createActionManager();
     const progress: number[] = [];
     manager.on('progress', (task) => progress.push(task.progress));
 
@@ -81,7 +62,7 @@ describe('periodicHealthCheck', () => {
 
   it('records every check as failed against a port where nothing listens, and still completes', async () => {
     const port = await freePort();
-    const { manager } = createManager();
+    const { manager } = createActionManager();
 
     const id = manager.createTask('Health', actions.periodicHealthCheck, {
       args: { url: `http://127.0.0.1:${port}/health`, intervalSeconds: 0.02, maxChecks: 3 },
@@ -102,10 +83,10 @@ describe('periodicHealthCheck', () => {
       if (request.url === '/hang') held.push(response); // never answered
       else response.writeHead(request.url === '/empty' ? 204 : 200).end();
     });
-    cleanups.push(async () => {
+    onCleanup(async () => {
       for (const response of held) response.destroy();
     });
-    const { manager } = createManager();
+    const { manager } = createActionManager();
 
     // One check an hour apart: it can only finish in time if the first check runs at once.
     const once = await manager.waitFor(
@@ -142,7 +123,7 @@ describe('periodicHealthCheck', () => {
 
   it('stops at once when cancelled while waiting for the next check', async () => {
     const server = await serve((_request, response) => response.end('ok'));
-    const { manager } = createManager({ cancelGraceMs: 15_000 });
+    const { manager } = createActionManager({ cancelGraceMs: 15_000 });
     const firstCheck = deferred();
     manager.on('progress', () => firstCheck.resolve());
 

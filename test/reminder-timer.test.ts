@@ -1,24 +1,16 @@
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { actions, TaskManager, TaskState, type Task } from 'taskloom';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { actions, TaskState, type Task } from 'taskloom';
 import { reminderTimer, type ReminderTimerResult } from 'taskloom/actions';
-import { captureLogs, deferred, handMadeContext, pendingTimers } from './fixtures/actions-http.js';
-
-const managers: TaskManager[] = [];
-
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((manager) => manager.stop()));
-});
-
-function createManager(options: { cancelGraceMs?: number } = {}): { manager: TaskManager; logs: ReturnType<typeof captureLogs> } {
-  const logs = captureLogs();
-  const manager = new TaskManager({ maxConcurrentTasks: 1, autoStart: true, logger: logs.logger, ...options });
-  managers.push(manager);
-  return { manager, logs };
-}
+import {
+  createActionManager,
+  deferred,
+  handMadeContext,
+  pendingTimers,
+} from './fixtures/actions-http.js';
 
 describe('reminderTimer', () => {
   it('counts down with steady progress, then logs its message at info and returns it', async () => {
-    const { manager, logs } = createManager();
+    const { manager, logs } = createActionManager();
     // Warm the worker, so that the countdown's timing is measured alone.
     await manager.waitFor(manager.createTask('Warm-up', actions.reminderTimer, { args: { durationSeconds: 0, message: 'warm' } }));
     const progress: number[] = [];
@@ -43,7 +35,7 @@ describe('reminderTimer', () => {
   });
 
   it('moves at least once a second on a long timer, and stops at once when cancelled early', async () => {
-    const { manager, logs } = createManager({ cancelGraceMs: 15_000 });
+    const { manager, logs } = createActionManager({ cancelGraceMs: 15_000 });
     await manager.waitFor(manager.createTask('Warm-up', actions.reminderTimer, { args: { durationSeconds: 0, message: 'warm' } }));
     const firstStep = deferred<number>();
     manager.on('progress', (task) => firstStep.resolve(task.progress));

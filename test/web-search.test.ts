@@ -1,26 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { actions, TaskManager, TaskState, type Task } from 'taskloom';
+import { actions, TaskState, type Task } from 'taskloom';
 import { batchWebSearch, MissingSearchEndpointError, type BatchWebSearchResult } from 'taskloom/actions';
 import {
-  captureLogs,
+  createActionManager,
   deferred,
   handMadeContext,
+  onCleanup,
   pendingTimers,
   socketClosed,
   startServer,
   type TestServer,
 } from './fixtures/actions-http.js';
 
-const cleanups: (() => Promise<void>)[] = [];
 const savedSearchUrl = process.env.TASKLOOM_SEARCH_URL;
 
 beforeEach(() => {
   delete process.env.TASKLOOM_SEARCH_URL;
 });
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+afterEach(() => {
   if (savedSearchUrl === undefined) delete process.env.TASKLOOM_SEARCH_URL;
   else process.env.TASKLOOM_SEARCH_URL = savedSearchUrl;
 });
@@ -42,7 +41,7 @@ async function searchServer(
     requests.push({ q, format: url.searchParams.get('format'), at: performance.now() });
     answer(q ?? '', request, response);
   });
-  cleanups.push(server.close);
+  onCleanup(server.close);
   return { server, requests, endpoint: `${server.base}/search?q={query}&format=json` };
 }
 
@@ -61,12 +60,6 @@ function replyWith(response: ServerResponse, q: string): void {
   );
 }
 
-function createManager(options: { cancelGraceMs?: number } = {}): { manager: TaskManager; logs: ReturnType<typeof captureLogs> } {
-  const logs = captureLogs();
-  const manager = new TaskManager({ maxConcurrentTasks: 1, autoStart: true, logger: logs.logger, ...options });
-  cleanups.push(() => manager.stop());
-  return { manager, logs };
-}
 
 describe('batchWebSearch', () => {
   it('retries a 429 after its Retry-After, then takes the 200', async () => {
@@ -75,7 +68,7 @@ describe('batchWebSearch', () => {
       if (answered++ === 0) response.writeHead(429, { 'retry-after': '1' }).end('slow down');
       else replyWith(response, q);
     });
-    const { manager, logs } = createManager();
+    const { manager, logs } = createActionManager();
 
     const id = manager.createTask('Search', actions.batchWebSearch, { args: { queries: ['rate limits'], endpoint } });
     const task = (await manager.waitFor(id)) as Task<BatchWebSearchResult>;
@@ -101,7 +94,7 @@ describe('batchWebSearch', () => {
   it("sends queries with spaces, '&', '#' and non-ASCII letters intact, spaced delaySeconds apart", async () => {
     const queries = ['node worker threads', 'salt & pepper', 'C# #hashtag', 'crème brûlée à Zürich', '東京 ラーメン', '100% a+b=c?/'];
     const { requests, endpoint } = await searchServer();
-    const { manager } = createManager();
+    const { manager } = createActionManager();
     const progress: number[] = [];
     manager.on('progress', (task) => progress.push(task.progress));
 
@@ -127,7 +120,7 @@ describe('batchWebSearch', () => {
       else if (q === 'down') response.writeHead(503).end();
       else replyWith(response, q);
     });
-    const { manager, logs } = createManager();
+    const { manager, logs } = createActionManager();
 
     const queries = ['before', 'broken', 'shapeless', 'down', 'after'];
     const task = (await manager.waitFor(
@@ -149,7 +142,7 @@ describe('batchWebSearch', () => {
 
   it('fails with a message that says how to set an endpoint when there is none', async () => {
     await expect(batchWebSearch(handMadeContext(), { queries: ['anything'] })).rejects.toThrow(MissingSearchEndpointError);
-    const { manager } = createManager();
+    const { manager } = createActionManager();
     const task = await manager.waitFor(manager.createTask('Search', actions.batchWebSearch, { args: { queries: ['anything'] } }));
     expect(task.state).toBe(TaskState.FAILED);
     expect(task.error).toBe(
@@ -162,7 +155,7 @@ describe('batchWebSearch', () => {
     const { requests, endpoint } = await searchServer();
     process.env.TASKLOOM_SEARCH_URL = endpoint;
     // Worker threads copy the environment when they start, so the manager comes after.
-    const { manager } = createManager();
+    const { manager } = createActionManager();
     const task = (await manager.waitFor(
       manager.createTask('Search', actions.batchWebSearch, { args: { queries: ['from the environment'] } }),
     )) as Task<BatchWebSearchResult>;
@@ -178,7 +171,7 @@ describe('batchWebSearch', () => {
 
   it('stops at once when cancelled between queries', async () => {
     const { endpoint } = await searchServer();
-    const { manager } = createManager({ cancelGraceMs: 15_000 });
+    const { manager } = createActionManager({ cancelGraceMs: 15_000 });
     const firstDone = deferred();
     manager.on('progress', () => firstDone.resolve());
 
@@ -214,7 +207,7 @@ describe('batchWebSearch', () => {
 
     // Aborted while its last query waits for an answer: that is a cancellation, not a failed query.
     const hanging = await startServer(() => undefined);
-    cleanups.push(hanging.close);
+    onCleanup(hanging.close);
     const lastController = new AbortController();
     const last = batchWebSearch(handMadeContext(lastController.signal), { queries: ['never answered'], endpoint: `${hanging.base}/?q={query}` });
     const request = await hanging.nextRequest();
