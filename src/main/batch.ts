@@ -4,7 +4,8 @@
  * that take slots like any other. Input is read only as fast as results are taken: at most
  * `2 * concurrency` chunks are in flight or waiting to be taken at any time.
  */
-import { describe, type ChunkArgs, type ChunkResult } from '../workers/map-chunk.js';
+import type { ChunkArgs, ChunkResult } from '../workers/map-chunk.js';
+import { describeError } from '../workers/messages.js';
 import { MapItemError, TaskCancelledError } from './errors.js';
 import { workerTask, type WorkerTask } from './handler.js';
 import { NO_RETRY } from './retry.js';
@@ -215,7 +216,7 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
     }
     const { results, failure } = result as ChunkResult;
     if (failure !== undefined) {
-      this.#fail(new MapItemError(failure.index, describe(failure.error)));
+      this.#fail(new MapItemError(failure.index, describeError(failure.error)));
       return;
     }
     chunk.results = results;

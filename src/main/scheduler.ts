@@ -4,20 +4,19 @@
  * the task table records and announces). Dispatch is driven by events: a task created (one microtask per
  * burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
  */
-import { randomUUID } from 'node:crypto';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { serializeError, type SerializedError, type TaskOutcome, type TaskRequest } from '../workers/messages.js';
+import { describeError, serializeError, type TaskOutcome } from '../workers/messages.js';
 import { DeadlockError, TaskCancelledError, TaskTimeoutError } from './errors.js';
 import { Waiters, WaitTracker } from './waits.js';
-import type { WorkerTask } from './handler.js';
-import { MainTaskContext, runOnMainThread } from './main-context.js';
+import { Launcher } from './launch.js';
 import type { ManagerClient } from '../workers/manager-client.js';
-import { describeRunFailure, RunKill, WorkerPool } from './pool.js';
+import { WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { retryDelay } from './retry.js';
 import { isLive, TaskTable } from './task-table.js';
 import {
+  newTaskId,
   TaskRecord,
   TaskState,
   type FinalTaskState,
@@ -47,6 +46,7 @@ export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #logger: Logger;
   readonly #pool: WorkerPool;
+  readonly #launcher: Launcher;
   readonly #queue = new PriorityQueue<TaskRecord>();
   /** Runs that hold a slot, by dispatch number: running tasks, and stopped ones still winding down. */
   readonly #inFlight = new Map<number, TaskRecord>();
@@ -58,7 +58,6 @@ export class Scheduler {
   readonly #idleWaiters = new Waiters();
   readonly #readyWaiters = new Waiters();
   #seq = 0;
-  #runKey = 0;
   #slotsInUse = 0;
   #isDispatching = false;
   #isDrainScheduled = false;
@@ -82,6 +81,7 @@ export class Scheduler {
       onPoolError: (error) => this.#logger.debug({ err: error }, 'worker pool reported an error'),
       onManagerPort: options.onManagerPort,
     });
+    this.#launcher = new Launcher(this.#pool, this.#logger, options.managerClient);
   }
 
   get events(): TaskTable['events'] {
@@ -279,16 +279,7 @@ export class Scheduler {
   }
 
   #start(record: TaskRecord): void {
-    this.#runKey = this.#runKey === 0x7fffffff ? 1 : this.#runKey + 1;
-    const isOnWorker = typeof record.handler !== 'function';
-    const run: RunState = {
-      key: this.#runKey,
-      stopReason: undefined,
-      controller: undefined,
-      kill: isOnWorker ? new RunKill() : undefined,
-      graceTimer: undefined,
-      timeoutTimer: undefined,
-    };
+    const run = this.#launcher.newRun(record);
     record.run = run;
     this.#slotsInUse++;
     this.#inFlight.set(run.key, record);
@@ -297,39 +288,11 @@ export class Scheduler {
     }
     this.#table.start(record);
     record.internal?.onStart();
-    const { handler } = record;
-    if (typeof handler !== 'function') {
-      this.#runOnWorker(record, run, handler);
-    } else if (run.stopReason !== undefined) {
-      // Cancelled by a 'started' listener before it could begin.
-      queueMicrotask(() => this.#settle(record, run, undefined));
-    } else {
-      const context = new MainTaskContext(record, run, this.#logger, {
-        report: (value) => this.#setProgress(record, value),
-        manager: () => this.#options.managerClient(run.key),
-      });
-      runOnMainThread(
-        handler,
-        context,
-        record.args,
-        (value) => this.#settle(record, run, { ok: true, value, progress: undefined }),
-        (error) => this.#settle(record, run, { ok: false, error: serializeError(error), progress: undefined }),
-      );
-    }
-  }
-
-  #runOnWorker(record: TaskRecord, run: RunState, handler: WorkerTask): void {
-    const request: TaskRequest = {
-      run: run.key,
-      id: record.id,
-      name: record.name,
-      module: handler.module,
-      exportName: handler.exportName,
-      args: record.args,
-    };
-    this.#pool.run(request, run.kill!).then(
-      (outcome) => this.#settle(record, run, outcome),
-      (error: unknown) => this.#settle(record, run, undefined, describeRunFailure(error)),
+    this.#launcher.launch(
+      record,
+      run,
+      (value) => this.#setProgress(record, value),
+      (outcome, failure) => this.#settle(record, run, outcome, failure),
     );
   }
 
@@ -340,7 +303,7 @@ export class Scheduler {
     if (isLiveRun) {
       if (outcome?.progress !== undefined) record.progress = outcome.progress;
       if (outcome?.ok === true) this.#finalize(record, TaskState.COMPLETED, outcome.value);
-      else this.#failAttempt(record, outcome === undefined ? (failure ?? 'the run ended without an outcome') : formatError(outcome.error), false);
+      else this.#failAttempt(record, outcome === undefined ? (failure ?? 'the run ended without an outcome') : describeError(outcome.error), false);
     }
     this.#drain();
     this.#checkIdle();
@@ -452,18 +415,4 @@ export class Scheduler {
   #checkIdle(): void {
     if (!this.#idleWaiters.isEmpty && this.#isIdle()) this.#idleWaiters.releaseAll();
   }
-}
-
-/**
- * A random UUID, flattened: randomUUID() returns a rope of 14 joined strings (about 450 bytes of
- * heap); reading one character makes V8 flatten it in place, which halves a pending task's size.
- */
-function newTaskId(): string {
-  const id = randomUUID();
-  id.charCodeAt(0);
-  return id;
-}
-
-function formatError(error: SerializedError): string {
-  return error.name === 'Error' || error.name === 'NonErrorThrown' ? error.message : `${error.name}: ${error.message}`;
 }

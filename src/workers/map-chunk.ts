@@ -5,7 +5,7 @@
  */
 import type { TaskContext } from './context.js';
 import { loadHandler } from './handlers.js';
-import { serializeError, type SerializedError } from './messages.js';
+import { describeError, serializeError, type SerializedError } from './messages.js';
 
 export interface ChunkArgs {
   readonly module: string;
@@ -36,12 +36,8 @@ export async function runChunk(task: TaskContext, args: ChunkArgs): Promise<Chun
     } catch (error) {
       const serialized = serializeError(error);
       if (!args.settle) return { results, failure: { index: args.offset + i, error: serialized } };
-      results.push({ ok: false, error: describe(serialized) } satisfies SettledItem);
+      results.push({ ok: false, error: describeError(serialized) } satisfies SettledItem);
     }
   }
   return { results };
-}
-
-export function describe(error: SerializedError): string {
-  return error.name === 'Error' || error.name === 'NonErrorThrown' ? error.message : `${error.name}: ${error.message}`;
 }

@@ -115,6 +115,11 @@ export function serializeError(thrown: unknown): SerializedError {
   return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(thrown)}` };
 }
 
+/** An error as a task's `error` message: the message, after the name unless it says nothing more than `Error`. */
+export function describeError(error: SerializedError): string {
+  return error.name === 'Error' || error.name === 'NonErrorThrown' ? error.message : `${error.name}: ${error.message}`;
+}
+
 function describeThrown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined || value === null || typeof value !== 'object') return String(value);
