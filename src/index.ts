@@ -8,7 +8,6 @@ export {
   ManagerStoppedError,
   UnknownTaskError,
   TaskCancelledError,
-  WorkerCrashedError,
   TaskTimeoutError,
   QueueFullError,
   DeadlockError,

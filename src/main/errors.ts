@@ -107,14 +107,6 @@ export class MapItemError extends TaskloomError {
   }
 }
 
-/** What a task's `error` message is built from when its worker thread died under it. */
-export class WorkerCrashedError extends TaskloomError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, 'TASKLOOM_WORKER_CRASHED', options);
-    this.name = 'WorkerCrashedError';
-  }
-}
-
 /** A built-in action's HTTP request got an answer outside the statuses it accepts. */
 export class HttpStatusError extends TaskloomError {
   readonly status: number;

@@ -55,10 +55,6 @@ export interface TaskStats {
   cancelled: number;
 }
 
-export function isFinalState(state: TaskState): state is FinalTaskState {
-  return state === TaskState.COMPLETED || state === TaskState.FAILED || state === TaskState.CANCELLED;
-}
-
 /**
  * A random UUID, flattened: randomUUID() returns a rope of 14 joined strings (about 450 bytes of
  * heap); reading one character makes V8 flatten it in place, which halves a pending task's size.
