@@ -51,14 +51,8 @@ export interface ScenarioResult {
   readonly notes: readonly string[];
 }
 
-interface PendingFigure {
-  readonly metric: string;
-  readonly subject: string;
-  readonly unit: string;
-  readonly better: Better;
-  readonly summary: Summary;
-  readonly baseline: string | undefined;
-}
+/** A figure before its scenario is named and its ratio to the baseline is known. */
+type PendingFigure = Omit<Figure, 'scenario' | 'ratio'>;
 
 /** Collects a scenario's figures, then works out each one's ratio to its baseline. */
 export class FigureSet {

@@ -112,11 +112,6 @@ export class WorkerTaskContext implements TaskContext {
     return this.#manager;
   }
 
-  /** The dispatch number of this run. */
-  get runKey(): number {
-    return this.#run;
-  }
-
   abort(reason: unknown): void {
     if (this.#isAborted) return;
     this.#isAborted = true;

@@ -11,6 +11,7 @@ import { loadedHandler, loadHandler } from './handlers.js';
 import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from './manager-client.js';
 import {
   HANDSHAKE,
+  reviveError,
   serializeError,
   type ControlMessage,
   type PortHandshake,
@@ -70,8 +71,9 @@ const crashHandlers = new WeakMap<WorkerTaskContext, (error: unknown) => void>()
 
 process.on('uncaughtException', (error) => {
   const context = taskScope.getStore();
+  // A task's crash handler exists only while its handler runs.
   const crash = context === undefined ? undefined : crashHandlers.get(context);
-  if (context !== undefined && crash !== undefined && running.get(context.runKey) === context) {
+  if (crash !== undefined) {
     // Thrown by a callback of the task that is running: that task fails, the worker lives on.
     crash(error);
   } else if (context !== undefined) {
@@ -123,11 +125,4 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
     crashHandlers.delete(context);
     running.delete(request.run);
   }
-}
-
-function reviveError(data: SerializedError): Error {
-  const error = new Error(data.message);
-  error.name = data.name;
-  if (data.code !== undefined) Object.assign(error, { code: data.code });
-  return error;
 }

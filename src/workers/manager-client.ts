@@ -8,7 +8,7 @@ import type { CreateTaskOptions } from '../main/manager.js';
 import type { WorkerTask } from '../main/handler.js';
 import type { Task, TaskState, TaskStats } from '../main/task.js';
 import { received } from '../main/validate.js';
-import type { ManagerEndpointApi, RemoteResult, SerializedError } from './messages.js';
+import { reviveError, type ManagerEndpointApi, type RemoteResult } from './messages.js';
 
 /** The manager's methods, callable from any thread. Every one returns a promise. */
 export interface ManagerClient {
@@ -87,15 +87,4 @@ function unwrap<T>(result: unknown): T {
   const settled = result as RemoteResult<T>;
   if (settled.ok) return settled.value;
   throw reviveError(settled.error);
-}
-
-const REVIVED: Record<string, new (message: string) => Error> = { TypeError, RangeError };
-
-/** Re-creates an error thrown by the manager as the same class, with its name and code. */
-function reviveError(data: SerializedError): Error {
-  const Class = REVIVED[data.name] ?? Error;
-  const error = new Class(data.message);
-  if (error.name !== data.name) error.name = data.name;
-  if (data.code !== undefined) Object.assign(error, { code: data.code });
-  return error;
 }

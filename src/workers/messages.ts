@@ -115,6 +115,17 @@ export function serializeError(thrown: unknown): SerializedError {
   return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(thrown)}` };
 }
 
+const REVIVED: Readonly<Record<string, new (message: string) => Error>> = { TypeError, RangeError };
+
+/** Re-creates a serialized error on this thread: the same class where it is a built-in one, with its name and code. */
+export function reviveError(data: SerializedError): Error {
+  const Class = REVIVED[data.name] ?? Error;
+  const error = new Class(data.message);
+  if (error.name !== data.name) error.name = data.name;
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  return error;
+}
+
 /** An error as a task's `error` message: the message, after the name unless it says nothing more than `Error`. */
 export function describeError(error: SerializedError): string {
   return error.name === 'Error' || error.name === 'NonErrorThrown' ? error.message : `${error.name}: ${error.message}`;
