@@ -342,9 +342,9 @@ describe('taskloom run --preload', () => {
   it('lets workers import TypeScript handler modules through a preloaded loader', async () => {
     const jobs = join(FIXTURES, 'typescript.json');
     const without = await run('run', jobs, '--json');
-    expect(without.code).toBe(1);
+    expect(without.code, `signal ${String(without.signal)}, stderr:\n${without.stderr}`).toBe(1);
     const loaded = await run('run', jobs, '--json', '--preload', join('test', 'fixtures', 'register-tsx.mjs'));
-    expect(loaded.code).toBe(0);
+    expect(loaded.code, `signal ${String(loaded.signal)}, stderr:\n${loaded.stderr}`).toBe(0);
     const document = JSON.parse(loaded.stdout) as ResultsDocument;
     expect(document.tasks[0]).toMatchObject({ state: 'completed', result: { hello: 'typescript' } });
   });
