@@ -5,6 +5,7 @@ export default defineConfig({
     // Tests import the built package, exactly as users do: the worker entry resolves from dist.
     alias: [
       { find: /^taskloom$/, replacement: new URL('./dist/index.js', import.meta.url).pathname },
+      { find: /^taskloom\/worker$/, replacement: new URL('./dist/worker.js', import.meta.url).pathname },
       { find: /^taskloom\/actions$/, replacement: new URL('./dist/actions/index.js', import.meta.url).pathname },
     ],
   },

@@ -1,6 +1,6 @@
 /**
  * The `taskloom` command end to end: each test runs the built CLI in a child process, exactly
- * as a user would (`node dist/main/cli.js ...`), and checks its exit code, its output and the
+ * as a user would (`node dist/cli/main.js ...`), and checks its exit code, its output and the
  * results file. Runs are synchronised on output markers, never on sleeps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ResultsDocument } from '../dist/main/cli/results.js';
+import type { ResultsDocument } from '../dist/cli/results.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'main', 'cli.js');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 /** Job files are named relative to the repository, as a user in its folder would type them. */
 const FIXTURES = join('test', 'fixtures', 'cli');
 

@@ -3,8 +3,8 @@
  * time and the estimate of the time left. The modules are the built ones, as the CLI runs them.
  */
 import { describe, expect, it } from 'vitest';
-import { estimateRemainingMs, renderView, type ViewState } from '../dist/main/cli/live-view.js';
-import { formatLogLine } from '../dist/main/cli/logging.js';
+import { estimateRemainingMs, renderView, type ViewState } from '../dist/cli/live-view.js';
+import { formatLogLine } from '../dist/cli/logging.js';
 
 const FULL = '█';
 const EMPTY = '░';

@@ -2,7 +2,7 @@
  * Waiting and watchdogs for the built-in actions. Every wait ends at once when its signal
  * aborts, rejecting with the signal's reason, and leaves no timer or listener behind.
  */
-import { checkPositiveNumber, received } from '../main/validate.js';
+import { checkPositiveNumber, received } from '../shared/validate.js';
 
 /** The longest delay a Node.js timer takes; a longer one would fire after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;

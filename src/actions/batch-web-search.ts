@@ -3,9 +3,9 @@
  * search endpoint, honouring rate limits.
  */
 import { request } from 'undici';
-import { HttpStatusError, MissingSearchEndpointError } from '../main/errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received } from '../main/validate.js';
-import type { TaskContext } from '../workers/context.js';
+import { HttpStatusError, MissingSearchEndpointError } from './errors.js';
+import { checkNonNegativeNumber, checkPositiveInteger, received } from '../shared/validate.js';
+import type { TaskContext } from '../shared/context.js';
 import { sleepUntil } from './abortable.js';
 import { createRunAgent, describeFailure, headerValue, isSuccess, statusText, toRequestError } from './http.js';
 import { withDefaults } from './options.js';

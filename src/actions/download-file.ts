@@ -6,9 +6,10 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { request, type Dispatcher } from 'undici';
-import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, IncompleteBodyError, TaskloomError } from '../main/errors.js';
-import { checkNonEmptyString, checkPositiveInteger } from '../main/validate.js';
-import type { TaskContext } from '../workers/context.js';
+import { TaskloomError } from '../shared/errors.js';
+import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, IncompleteBodyError } from './errors.js';
+import { checkNonEmptyString, checkPositiveInteger } from '../shared/validate.js';
+import type { TaskContext } from '../shared/context.js';
 import { checkTimeoutMs, LinkedAbort } from './abortable.js';
 import {
   checkHeaders,

@@ -3,7 +3,7 @@
  * `manager.createTask('Download', actions.downloadFile, { args: { url, destination } })`.
  * Each names the built module of its action, beside this one.
  */
-import { workerTask, type WorkerTask } from '../main/handler.js';
+import { workerTask, type WorkerTask } from '../shared/handler.js';
 
 /** The built-in actions as worker handlers. The task's `args` are the action's options. */
 export interface BuiltInActions {

@@ -5,8 +5,9 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { Agent, interceptors, type Dispatcher } from 'undici';
-import { HttpRequestError, TaskloomError } from '../main/errors.js';
-import { received } from '../main/validate.js';
+import { TaskloomError } from '../shared/errors.js';
+import { HttpRequestError } from './errors.js';
+import { received } from '../shared/validate.js';
 
 /** Checks that `value` is an absolute http: or https: URL, as a string or a URL. */
 export function checkHttpUrl(name: string, value: unknown): URL {

@@ -10,7 +10,7 @@ export {
   IncompleteBodyError,
   BodyTooLargeError,
   MissingSearchEndpointError,
-} from '../main/errors.js';
+} from './errors.js';
 
 export type { DownloadFileOptions, DownloadFileResult } from './download-file.js';
 export type { ReminderTimerOptions, ReminderTimerResult } from './reminder-timer.js';

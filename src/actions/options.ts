@@ -1,5 +1,5 @@
 /** How every built-in action reads its options: known keys only, defaults underneath. */
-import { checkOptions } from '../main/validate.js';
+import { checkOptions } from '../shared/validate.js';
 
 /**
  * Checks that `options` is a plain object with no unknown keys, and spreads it over

@@ -2,9 +2,9 @@
  * periodicHealthCheck: GETs a URL at a fixed interval and records how each check went.
  */
 import { request } from 'undici';
-import { HttpTimeoutError } from '../main/errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received } from '../main/validate.js';
-import type { TaskContext } from '../workers/context.js';
+import { HttpTimeoutError } from './errors.js';
+import { checkNonNegativeNumber, checkPositiveInteger, received } from '../shared/validate.js';
+import type { TaskContext } from '../shared/context.js';
 import { checkTimeoutMs, LinkedAbort, sleepUntil } from './abortable.js';
 import { checkHttpUrl, createRunAgent, describeFailure, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
 import { withDefaults } from './options.js';

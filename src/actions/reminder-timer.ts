@@ -1,8 +1,8 @@
 /**
  * reminderTimer: counts down, with steady progress, then logs its message.
  */
-import { checkNonNegativeNumber, checkNonEmptyString } from '../main/validate.js';
-import type { TaskContext } from '../workers/context.js';
+import { checkNonNegativeNumber, checkNonEmptyString } from '../shared/validate.js';
+import type { TaskContext } from '../shared/context.js';
 import { sleepUntil } from './abortable.js';
 import { withDefaults } from './options.js';
 

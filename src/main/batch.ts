@@ -4,13 +4,13 @@
  * that take slots like any other. Input is read only as fast as results are taken: at most
  * `2 * concurrency` chunks are in flight or waiting to be taken at any time.
  */
-import type { ChunkArgs, ChunkResult } from '../workers/map-chunk.js';
-import { describeError } from '../workers/messages.js';
-import { MapItemError, TaskCancelledError } from './errors.js';
-import { workerTask, type WorkerTask } from './handler.js';
+import { describeError, type ChunkArgs, type ChunkResult } from '../shared/messages.js';
+import { MapItemError, TaskCancelledError } from '../shared/errors.js';
+import { workerTask, type WorkerTask } from '../shared/handler.js';
 import { NO_RETRY } from './retry.js';
 import type { Scheduler } from './scheduler.js';
-import type { FinalTaskState, TaskRecord } from './task.js';
+import type { FinalTaskState } from '../shared/task.js';
+import type { TaskRecord } from './task-record.js';
 
 /** The worker handler that runs a chunk, resolved from the built package like the entry. */
 const CHUNK_TASK = workerTask(new URL('../workers/map-chunk.js', import.meta.url), 'runChunk');

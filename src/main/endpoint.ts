@@ -6,9 +6,9 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { portEndpoint } from '../workers/port-endpoint.js';
-import { serializeError, type ManagerEndpointApi, type RemoteResult } from '../workers/messages.js';
-import type { Task, TaskStats } from './task.js';
+import { portEndpoint } from '../shared/port-endpoint.js';
+import { serializeError, type ManagerEndpointApi, type RemoteResult } from '../shared/messages.js';
+import type { Task, TaskStats } from '../shared/task.js';
 
 /** What the endpoint needs from the manager. `caller` is a dispatch number, as in ManagerEndpointApi. */
 export interface EndpointTarget {

@@ -3,11 +3,11 @@
  * Either way the caller hears how it ended exactly once, through `settle`.
  */
 import type { Logger } from 'pino';
-import type { ManagerClient } from '../workers/manager-client.js';
-import { serializeError, type TaskOutcome, type TaskRequest } from '../workers/messages.js';
+import type { ManagerClient } from '../shared/client.js';
+import { serializeError, type TaskOutcome, type TaskRequest } from '../shared/messages.js';
 import { MainTaskContext, runOnMainThread } from './main-context.js';
 import { describeRunFailure, RunKill, type WorkerPool } from './pool.js';
-import type { RunState, TaskRecord } from './task.js';
+import type { RunState, TaskRecord } from './task-record.js';
 
 /** How a run ended: its outcome, or (when its worker failed under it) what happened. */
 export type Settle = (outcome: TaskOutcome | undefined, failure?: string) => void;

@@ -1,9 +1,9 @@
 /** The context of a task whose handler is a plain function, run on the main thread. */
 import type { Logger } from 'pino';
-import type { TaskContext, TaskLogger } from '../workers/context.js';
-import type { ManagerClient } from '../workers/manager-client.js';
-import { checkProgress } from './validate.js';
-import type { RunState, TaskRecord } from './task.js';
+import type { TaskContext, TaskLogger } from '../shared/context.js';
+import type { ManagerClient } from '../shared/client.js';
+import { checkProgress } from '../shared/validate.js';
+import type { RunState, TaskRecord } from './task-record.js';
 
 /** What a main-thread context reaches back into the scheduler for. */
 export interface MainContextLinks {

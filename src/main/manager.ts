@@ -3,17 +3,17 @@
  * to its scheduler.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { createManagerClient } from '../workers/manager-client.js';
+import { createManagerClient } from '../shared/client.js';
 import { ManagerEndpoint } from './endpoint.js';
-import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from './errors.js';
+import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from '../shared/errors.js';
 import { MapRun, type MapOptions, type Settled } from './batch.js';
-import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from './handler.js';
+import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from '../shared/handler.js';
 import { resolveLogger } from './logger.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
-import { NO_RETRY, resolveRetry, type RetryOptions } from './retry.js';
+import { NO_RETRY, resolveRetry } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import type { TaskEventName, TaskManagerEvents } from './task-table.js';
-import { TaskState, type Task, type TaskStats } from './task.js';
+import { TaskState, type CreateTaskOptions, type RetryOptions, type Task, type TaskStats } from '../shared/task.js';
 import {
   checkBoolean,
   checkFiniteNumber,
@@ -23,24 +23,7 @@ import {
   checkPositiveInteger,
   checkProgress,
   received,
-} from './validate.js';
-
-export interface CreateTaskOptions<Args = unknown> {
-  /**
-   * Higher runs first; tasks of equal priority run in creation order.
-   * @default 0
-   */
-  priority?: number;
-  /** The handler's second argument. Structured-cloned when the handler runs on a worker. */
-  args?: Args;
-  /**
-   * This task's time limit in milliseconds, counted from when it starts.
-   * @default the manager's `timeoutMs`
-   */
-  timeoutMs?: number;
-  /** This task's retry policy, merged over the manager's `retry`. */
-  retry?: RetryOptions;
-}
+} from '../shared/validate.js';
 
 /** The events that `addEventCallback` callbacks receive. */
 export type TaskEventType = 'started' | 'completed' | 'failed' | 'cancelled';

@@ -3,11 +3,12 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { toModuleUrl } from './handler.js';
+import { toModuleUrl } from '../shared/handler.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import { isLogger } from './logger.js';
-import { NO_RETRY, resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
-import { checkBoolean, checkFiniteNumber, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from './validate.js';
+import type { RetryOptions } from '../shared/task.js';
+import { NO_RETRY, resolveRetry, type RetryPolicy } from './retry.js';
+import { checkBoolean, checkFiniteNumber, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from '../shared/validate.js';
 
 export interface TaskManagerOptions {
   /**

@@ -16,7 +16,7 @@ import {
   type TaskRequest,
   type WorkerMessage,
   type WorkerStartData,
-} from '../workers/messages.js';
+} from '../shared/messages.js';
 
 /** The worker entry is always the built file next to this one's folder, never a source file. */
 const ENTRY = new URL('../workers/entry.js', import.meta.url);

@@ -1,40 +1,6 @@
 /** Retry policies: what callers may pass, how it is checked, and the delay before each retry. */
-import { checkBoolean, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from './validate.js';
-
-export interface RetryOptions {
-  /**
-   * The total number of tries, the first included (as in BullMQ): 1 means no retry.
-   * @default 1
-   */
-  attempts?: number;
-  /**
-   * How the delay grows: 'fixed' waits `delayMs` each time; 'exponential' waits
-   * `delayMs * 2 ** (retry - 1)`, capped at `maxDelayMs`.
-   * @default 'fixed'
-   */
-  backoff?: 'fixed' | 'exponential';
-  /**
-   * The delay before the first retry, in milliseconds.
-   * @default 0
-   */
-  delayMs?: number;
-  /**
-   * The longest delay, in milliseconds.
-   * @default Infinity
-   */
-  maxDelayMs?: number;
-  /**
-   * A fraction from 0 to 1: each delay is drawn at random between `delay * (1 - jitter)` and
-   * `delay`, so that retries of many tasks do not arrive together.
-   * @default 0
-   */
-  jitter?: number;
-  /**
-   * Retry a task that timed out too. A cancelled task is never retried.
-   * @default false
-   */
-  retryOnTimeout?: boolean;
-}
+import type { RetryOptions } from '../shared/task.js';
+import { checkBoolean, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from '../shared/validate.js';
 
 export type RetryPolicy = Readonly<Required<RetryOptions>>;
 

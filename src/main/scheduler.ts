@@ -6,26 +6,17 @@
  */
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { describeError, serializeError, type TaskOutcome } from '../workers/messages.js';
-import { DeadlockError, TaskCancelledError, TaskTimeoutError } from './errors.js';
+import { describeError, serializeError, type TaskOutcome } from '../shared/messages.js';
+import { DeadlockError, TaskCancelledError, TaskTimeoutError } from '../shared/errors.js';
 import { Waiters, WaitTracker } from './waits.js';
 import { Launcher } from './launch.js';
-import type { ManagerClient } from '../workers/manager-client.js';
+import type { ManagerClient } from '../shared/client.js';
 import { WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { retryDelay } from './retry.js';
 import { isLive, TaskTable } from './task-table.js';
-import {
-  newTaskId,
-  TaskRecord,
-  TaskState,
-  type FinalTaskState,
-  type InternalHooks,
-  type RunState,
-  type Task,
-  type TaskSpec,
-  type TaskStats,
-} from './task.js';
+import { TaskState, type FinalTaskState, type Task, type TaskStats } from '../shared/task.js';
+import { newTaskId, TaskRecord, type InternalHooks, type RunState, type TaskSpec } from './task-record.js';
 
 export interface SchedulerOptions {
   readonly maxConcurrentTasks: number;

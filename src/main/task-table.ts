@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import { SafeEmitter } from './events.js';
 import { Retention } from './retention.js';
-import { TaskRecord, TaskState, type FinalTaskState, type Task, type TaskStats } from './task.js';
+import { TaskState, type FinalTaskState, type Task, type TaskStats } from '../shared/task.js';
+import type { TaskRecord } from './task-record.js';
 
 /** The events a manager emits, each with a snapshot of the task. */
 export interface TaskManagerEvents {

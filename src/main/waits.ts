@@ -3,7 +3,7 @@
  * queue), and the count of running tasks whose handlers wait for other tasks, which tells when a
  * further wait would deadlock.
  */
-import { DeadlockError } from './errors.js';
+import { DeadlockError } from '../shared/errors.js';
 
 /** Resolvers released together. */
 export class Waiters {

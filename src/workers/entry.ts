@@ -8,7 +8,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import { findUncloneable } from './cloneable.js';
 import { WorkerTaskContext } from './context.js';
 import { loadedHandler, loadHandler } from './handlers.js';
-import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from './manager-client.js';
+import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from '../shared/client.js';
 import {
   HANDSHAKE,
   reviveError,
@@ -19,7 +19,7 @@ import {
   type TaskOutcome,
   type TaskRequest,
   type WorkerStartData,
-} from './messages.js';
+} from '../shared/messages.js';
 
 if (parentPort === null) {
   throw new Error('taskloom/workers/entry is loaded by the worker pool only; it cannot run on the main thread');

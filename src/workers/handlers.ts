@@ -1,5 +1,5 @@
 /** Loads handler functions from their modules, once per worker: one cache for the entry and for map chunks. */
-import type { TaskContext } from './context.js';
+import type { TaskContext } from '../shared/context.js';
 
 export type Handler = (task: TaskContext, args: unknown) => unknown;
 

@@ -4,10 +4,10 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { createManagerClient, type ConnectedManager, type EndpointLike } from './manager-client.js';
-import type { ManagerEndpointApi, WorkerMessage } from './messages.js';
-import { portEndpoint } from './port-endpoint.js';
-import { received } from '../main/validate.js';
+import { createManagerClient, type ConnectedManager, type EndpointLike } from '../shared/client.js';
+import type { ManagerEndpointApi, WorkerMessage } from '../shared/messages.js';
+import { portEndpoint } from '../shared/port-endpoint.js';
+import { received } from '../shared/validate.js';
 
 /** Opens this worker's channel to the manager: the port goes to the main thread over `control`. */
 export function openManagerChannel(control: MessagePort): EndpointLike {

@@ -3,27 +3,9 @@
  * this worker, in a single Piscina run. It never throws for an item: a failure is reported with
  * the item's index, so that the batch can say which item failed.
  */
-import type { TaskContext } from './context.js';
+import type { TaskContext } from '../shared/context.js';
 import { loadHandler } from './handlers.js';
-import { describeError, serializeError, type SerializedError } from './messages.js';
-
-export interface ChunkArgs {
-  readonly module: string;
-  readonly exportName: string;
-  readonly items: readonly unknown[];
-  /** The index of the first item in the whole input. */
-  readonly offset: number;
-  readonly settle: boolean;
-}
-
-export type SettledItem = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
-
-export interface ChunkResult {
-  /** Each item's result in order, or with `settle`, each item's outcome. */
-  readonly results: unknown[];
-  /** Without `settle`, the first item that failed; the chunk stops there. */
-  readonly failure?: { readonly index: number; readonly error: SerializedError };
-}
+import { describeError, serializeError, type ChunkArgs, type ChunkResult, type SettledItem } from '../shared/messages.js';
 
 export async function runChunk(task: TaskContext, args: ChunkArgs): Promise<ChunkResult> {
   const handler = await loadHandler(args.module, args.exportName);

@@ -4,10 +4,9 @@
  * MessagePort with comlink and resolve with plain snapshots; bad input is rejected with the
  * same TypeError or RangeError as on the main thread, thrown in the calling thread.
  */
-import type { CreateTaskOptions } from '../main/manager.js';
-import type { WorkerTask } from '../main/handler.js';
-import type { Task, TaskState, TaskStats } from '../main/task.js';
-import { received } from '../main/validate.js';
+import type { WorkerTask } from './handler.js';
+import type { CreateTaskOptions, Task, TaskState, TaskStats } from './task.js';
+import { received } from './validate.js';
 import { reviveError, type ManagerEndpointApi, type RemoteResult } from './messages.js';
 
 /** The manager's methods, callable from any thread. Every one returns a promise. */

@@ -1,6 +1,6 @@
 /** The built-in actions a job may name with `"action"`. */
-import { actions, type BuiltInActions } from '../../actions/handlers.js';
-import type { Handler } from '../handler.js';
+import { actions, type BuiltInActions } from '../actions/handlers.js';
+import type { Handler } from '../shared/handler.js';
 
 export type ActionName = keyof BuiltInActions;
 

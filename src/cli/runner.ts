@@ -6,8 +6,8 @@
  * everything; Ctrl-C again writes the results as they stand and exits at once.
  */
 import type { LevelWithSilent, Logger } from 'pino';
-import { TaskManager } from '../manager.js';
-import type { Task } from '../task.js';
+import { TaskManager } from '../main/manager.js';
+import type { Task } from '../shared/task.js';
 import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { LiveView } from './live-view.js';

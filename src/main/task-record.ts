@@ -1,59 +1,12 @@
 /**
- * Tasks: their states, the read-only snapshot callers see, and the record the scheduler keeps.
+ * The scheduler's own record of a task, and what it holds while the task runs.
  */
 import { randomUUID } from 'node:crypto';
-import type { Handler } from './handler.js';
+import type { Handler } from '../shared/handler.js';
 import type { QueueEntry } from './priority-queue.js';
 import type { RetryPolicy } from './retry.js';
 import type { RunKill } from './pool.js';
-
-/** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
-export const TaskState = {
-  PENDING: 'pending',
-  RUNNING: 'running',
-  COMPLETED: 'completed',
-  FAILED: 'failed',
-  CANCELLED: 'cancelled',
-} as const;
-
-export type TaskState = (typeof TaskState)[keyof typeof TaskState];
-
-export type FinalTaskState = typeof TaskState.COMPLETED | typeof TaskState.FAILED | typeof TaskState.CANCELLED;
-
-/** A task as callers see it: a frozen snapshot, taken when it was returned or emitted. */
-export interface Task<Result = unknown> {
-  /** A random UUID. */
-  readonly id: string;
-  readonly name: string;
-  readonly state: TaskState;
-  /** Higher runs first. */
-  readonly priority: number;
-  /** From 0 to 100. */
-  readonly progress: number;
-  /** What the handler returned, once the task has completed. */
-  readonly result: Result | undefined;
-  /** What went wrong, once the task has failed. */
-  readonly error: string | undefined;
-  /** How many times the task has been started: 1 for a task that ran once, more when it was retried. */
-  readonly attempts: number;
-  /** Every failed attempt's error, oldest first. */
-  readonly errors: readonly string[];
-  /** The id of the task whose handler created this one, if any. */
-  readonly parentId: string | undefined;
-  readonly createdAt: Date;
-  readonly startedAt: Date | undefined;
-  readonly completedAt: Date | undefined;
-}
-
-/** What getStats returns: counts of every task created since the manager was constructed. */
-export interface TaskStats {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
+import { TaskState, type FinalTaskState, type Task } from '../shared/task.js';
 
 /**
  * A random UUID, flattened: randomUUID() returns a rope of 14 joined strings (about 450 bytes of

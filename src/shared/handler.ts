@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { TaskContext } from '../workers/context.js';
+import type { TaskContext } from './context.js';
 import { checkNonEmptyString, received } from './validate.js';
 
 /** A function handler: runs on the main thread. Keep it to light I/O glue. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { TaskContext } from './context.js';
+import type { TaskContext } from '../shared/context.js';
 
 /** How many progress steps each CPU-heavy task takes. */
 const STEPS = 100;

@@ -4,8 +4,8 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import type { TaskManager } from '../manager.js';
-import type { Task, TaskStats } from '../task.js';
+import type { TaskManager } from '../main/manager.js';
+import type { Task, TaskStats } from '../shared/task.js';
 import { jsonReplacer } from './format.js';
 import type { Job } from './jobs.js';
 

@@ -10,10 +10,10 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { workerTask, type Handler } from '../handler.js';
-import { received } from '../validate.js';
+import { workerTask, type Handler } from '../shared/handler.js';
+import { received } from '../shared/validate.js';
 import { ACTION_NAMES, builtInAction, isActionName } from './actions.js';
-import { JobFileError } from '../errors.js';
+import { JobFileError } from './errors.js';
 
 /** A job that passed every check, ready for `createTask`. */
 export interface Job {

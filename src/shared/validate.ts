@@ -77,3 +77,18 @@ export function checkOptions<T extends object>(name: string, options: T | undefi
   }
   return options;
 }
+
+/**
+ * Checks that `options` is a plain object with no unknown keys (named `name` in errors), and
+ * spreads it over `defaults`. An option given as `undefined` takes its default.
+ */
+export function withDefaults<T extends object, D extends Partial<T>>(
+  name: string,
+  options: T | undefined,
+  known: readonly (keyof T & string)[],
+  defaults: D,
+): Partial<T> & D {
+  const given = checkOptions(name, options, known);
+  const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<T>;
+  return { ...defaults, ...defined };
+}

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
-import { JobFileError, UsageError } from '../errors.js';
+import { JobFileError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { loadJobFile } from './jobs.js';
 import type { OutputMode } from './logging.js';

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ExitCode } from './exit-codes.js';
 
-/** The package's root: dist/main/cli/ is three folders down. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The package's root: dist/cli/ is two folders down. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUNNER = join('bench', 'run.ts');
 
 /**

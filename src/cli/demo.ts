@@ -4,8 +4,8 @@
  * purpose, in well under 30 seconds.
  */
 import type { LevelWithSilent } from 'pino';
-import { workerTask, type Handler } from '../handler.js';
-import type { FinalTaskState } from '../task.js';
+import { workerTask, type Handler } from '../shared/handler.js';
+import type { FinalTaskState } from '../shared/task.js';
 import { builtInAction } from './actions.js';
 import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
@@ -13,7 +13,7 @@ import { chooseMode } from './run.js';
 import { exitCodeOf, runJobs } from './runner.js';
 
 /** The demo's handlers are built next to the worker entry, and loaded from there. */
-const DEMO_TASKS = new URL('../../workers/demo-tasks.js', import.meta.url);
+const DEMO_TASKS = new URL('./demo-tasks.js', import.meta.url);
 
 /** The options of `taskloom demo`. */
 export interface DemoCommandOptions {

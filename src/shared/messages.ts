@@ -101,6 +101,25 @@ export interface WorkerStartData {
   readonly preload: readonly string[];
 }
 
+/** What a chunk of a `manager.map(...)` batch carries to the worker: its items, in one run. */
+export interface ChunkArgs {
+  readonly module: string;
+  readonly exportName: string;
+  readonly items: readonly unknown[];
+  /** The index of the first item in the whole input. */
+  readonly offset: number;
+  readonly settle: boolean;
+}
+
+export type SettledItem = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+export interface ChunkResult {
+  /** Each item's result in order, or with `settle`, each item's outcome. */
+  readonly results: unknown[];
+  /** Without `settle`, the first item that failed; the chunk stops there. */
+  readonly failure?: { readonly index: number; readonly error: SerializedError };
+}
+
 /** Turns anything that was thrown into plain data that survives structured cloning. */
 export function serializeError(thrown: unknown): SerializedError {
   if (thrown instanceof Error) {

@@ -4,8 +4,8 @@
  * live view on a terminal.
  */
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
-import type { TaskManager } from '../manager.js';
-import type { Task } from '../task.js';
+import type { TaskManager } from '../main/manager.js';
+import type { Task } from '../shared/task.js';
 
 /** The levels `--log-level` accepts. */
 export const LOG_LEVEL_NAMES: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

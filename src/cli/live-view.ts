@@ -6,8 +6,8 @@
  * events and draws the result.
  */
 import { createLogUpdate } from 'log-update';
-import type { TaskManager } from '../manager.js';
-import type { Task, TaskStats } from '../task.js';
+import type { TaskManager } from '../main/manager.js';
+import type { Task, TaskStats } from '../shared/task.js';
 import { fit, formatClock, truncate } from './format.js';
 
 /** A running task as the live view shows it. */

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `taskloom` command: `taskloom run <jobs>`, `taskloom demo` and `taskloom bench`.
- * See src/main/cli/program.ts for the commands and their options.
+ * See src/cli/program.ts for the commands and their options.
  */
 import { CommanderError } from 'commander';
-import { createProgram } from './cli/program.js';
-import { ExitCode } from './cli/exit-codes.js';
+import { createProgram } from './program.js';
+import { ExitCode } from './exit-codes.js';
 
 try {
   await createProgram().parseAsync(process.argv);

@@ -1,0 +1,105 @@
+/**
+ * Tasks as callers see them, on any thread: their states, their snapshots, their counts and the
+ * options they are created with.
+ */
+
+/** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
+export const TaskState = {
+  PENDING: 'pending',
+  RUNNING: 'running',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+} as const;
+
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+export type FinalTaskState = typeof TaskState.COMPLETED | typeof TaskState.FAILED | typeof TaskState.CANCELLED;
+
+/** A task as callers see it: a frozen snapshot, taken when it was returned or emitted. */
+export interface Task<Result = unknown> {
+  /** A random UUID. */
+  readonly id: string;
+  readonly name: string;
+  readonly state: TaskState;
+  /** Higher runs first. */
+  readonly priority: number;
+  /** From 0 to 100. */
+  readonly progress: number;
+  /** What the handler returned, once the task has completed. */
+  readonly result: Result | undefined;
+  /** What went wrong, once the task has failed. */
+  readonly error: string | undefined;
+  /** How many times the task has been started: 1 for a task that ran once, more when it was retried. */
+  readonly attempts: number;
+  /** Every failed attempt's error, oldest first. */
+  readonly errors: readonly string[];
+  /** The id of the task whose handler created this one, if any. */
+  readonly parentId: string | undefined;
+  readonly createdAt: Date;
+  readonly startedAt: Date | undefined;
+  readonly completedAt: Date | undefined;
+}
+
+/** What getStats returns: counts of every task created since the manager was constructed. */
+export interface TaskStats {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface RetryOptions {
+  /**
+   * The total number of tries, the first included (as in BullMQ): 1 means no retry.
+   * @default 1
+   */
+  attempts?: number;
+  /**
+   * How the delay grows: 'fixed' waits `delayMs` each time; 'exponential' waits
+   * `delayMs * 2 ** (retry - 1)`, capped at `maxDelayMs`.
+   * @default 'fixed'
+   */
+  backoff?: 'fixed' | 'exponential';
+  /**
+   * The delay before the first retry, in milliseconds.
+   * @default 0
+   */
+  delayMs?: number;
+  /**
+   * The longest delay, in milliseconds.
+   * @default Infinity
+   */
+  maxDelayMs?: number;
+  /**
+   * A fraction from 0 to 1: each delay is drawn at random between `delay * (1 - jitter)` and
+   * `delay`, so that retries of many tasks do not arrive together.
+   * @default 0
+   */
+  jitter?: number;
+  /**
+   * Retry a task that timed out too. A cancelled task is never retried.
+   * @default false
+   */
+  retryOnTimeout?: boolean;
+}
+
+/** The options of `createTask`. */
+export interface CreateTaskOptions<Args = unknown> {
+  /**
+   * Higher runs first; tasks of equal priority run in creation order.
+   * @default 0
+   */
+  priority?: number;
+  /** The handler's second argument. Structured-cloned when the handler runs on a worker. */
+  args?: Args;
+  /**
+   * This task's time limit in milliseconds, counted from when it starts.
+   * @default the manager's `timeoutMs`
+   */
+  timeoutMs?: number;
+  /** This task's retry policy, merged over the manager's `retry`. */
+  retry?: RetryOptions;
+}
