@@ -13,23 +13,48 @@ export type TaskHandler<Args = unknown, Result = unknown> = (task: TaskContext, 
 
 const WORKER_TASK = 'taskloom.workerTask';
 
+/** A key that exists only for the compiler: it carries a reference's argument and result types. */
+declare const handlerTypes: unique symbol;
+
 /**
  * A reference to a handler that runs on a worker thread. It is plain data (it survives
- * structured cloning), so a worker can build one and hand it to the manager.
+ * structured cloning), so a worker can build one and hand it to the manager. `Args` and
+ * `Result` are the handler's argument and result types, known to the compiler when the
+ * reference is made with the module's type: see `workerTask`.
  */
-export interface WorkerTask {
+export interface WorkerTask<Args = unknown, Result = unknown> {
   readonly kind: typeof WORKER_TASK;
   /** The module, as a file: URL. */
   readonly module: string;
   /** The name of the exported handler function. */
   readonly exportName: string;
+  /** Never set: it only carries `Args` and `Result` for the compiler. */
+  readonly [handlerTypes]?: { args(args: Args): void; readonly result: Result };
 }
 
 /** Anything `createTask` accepts as a handler. */
-export type Handler<Args = unknown, Result = unknown> = TaskHandler<Args, Result> | WorkerTask;
+export type Handler<Args = unknown, Result = unknown> = TaskHandler<Args, Result> | WorkerTask<Args, Result>;
+
+/** The names of a module's exports that are handler functions. */
+export type HandlerExports<Module> = {
+  [Name in keyof Module & string]: Module[Name] extends (task: TaskContext, args: never) => unknown ? Name : never;
+}[keyof Module & string];
+
+/** The argument type of a handler function: `undefined` for one that takes none. */
+export type HandlerArgs<Fn> = Fn extends (task: TaskContext) => unknown
+  ? undefined
+  : Fn extends (task: TaskContext, args: infer Args) => unknown
+    ? Args
+    : unknown;
+
+/** The result type of a handler function, once awaited. */
+export type HandlerResult<Fn> = Fn extends (...args: never[]) => infer Result ? Awaited<Result> : unknown;
 
 /**
  * Names a worker handler: the export `exportName` of the module at `module`.
+ *
+ * Give the module's type, and the compiler knows the handler's argument and result types:
+ * `createTask` then checks `args`, and `waitFor`, `getTask` and `map` return the result type.
  *
  * @param module A file: URL (a `URL` or a string) or an absolute path to an ES module or a
  *   CommonJS module. Relative paths are refused: resolve them with
@@ -37,9 +62,15 @@ export type Handler<Args = unknown, Result = unknown> = TaskHandler<Args, Result
  * @param exportName The name of the exported function.
  * @default exportName 'default'
  * @example
- * const hash = workerTask(new URL('./tasks.js', import.meta.url), 'hash');
- * manager.createTask('Hash a file', hash, { args: { path } });
+ * const hash = workerTask<typeof import('./tasks.js'), 'hash'>(new URL('./tasks.js', import.meta.url), 'hash');
+ * const id = manager.createTask('Hash a file', hash, { args: { path } }); // args checked against hash's
+ * const task = await manager.waitFor(id); // task.result has hash's result type
  */
+export function workerTask<Module, Name extends HandlerExports<Module> = HandlerExports<Module> & 'default'>(
+  module: URL | string,
+  exportName?: Name,
+): WorkerTask<HandlerArgs<Module[Name]>, HandlerResult<Module[Name]>>;
+export function workerTask(module: URL | string, exportName?: string): WorkerTask;
 export function workerTask(module: URL | string, exportName = 'default'): WorkerTask {
   checkNonEmptyString('exportName', exportName);
   return Object.freeze({ kind: WORKER_TASK, module: toModuleUrl('module', module), exportName });

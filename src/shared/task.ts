@@ -41,6 +41,16 @@ export interface Task<Result = unknown> {
   readonly completedAt: Date | undefined;
 }
 
+/** A key that exists only for the compiler: it carries a task id's result type. */
+declare const resultType: unique symbol;
+
+/**
+ * A task's id: a string. The id `createTask` returns also carries the handler's result type
+ * for the compiler, so that `waitFor(id)` and `getTask(id)` know the type of `result`. Any
+ * string is accepted where an id is expected.
+ */
+export type TaskId<Result = unknown> = string & { readonly [resultType]?: Result };
+
 /** What getStats returns: counts of every task created since the manager was constructed. */
 export interface TaskStats {
   total: number;
