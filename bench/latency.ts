@@ -2,16 +2,18 @@
  * Scenario 1, scheduling latency: one task at a time on an idle pool. For each subject, the time
  * from submitting a task to its handler's first line in the worker, and to its result back on
  * the main thread. Both ends read performance.timeOrigin + performance.now() on their own thread.
- * Baselines: a postMessage round trip on a bare worker, and raw Piscina run().
+ * Baselines: a postMessage round trip on a bare worker, and raw Piscina run(); with --baseline,
+ * also another build of taskloom. Every subject stays open and each round visits every one.
  */
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { wallNow } from './fixtures/work.js';
-import { checkTarget, FigureSet, type ScenarioResult } from './lib/figures.js';
+import { BASELINE_NAME } from './lib/builds.js';
+import { checkTarget, FigureSet, type ScenarioResult, type Target } from './lib/figures.js';
 import { TaskManager } from 'taskloom';
-import { fixture, managerOptions, openPool, POOL_NAMES, taskloomHandler, type BenchPool } from './lib/pools.js';
+import { fixture, managerOptions, openComparedPools, taskloomHandler, type BenchPool } from './lib/pools.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
-import { summarize } from './lib/stats.js';
+import { summarizeRounds } from './lib/stats.js';
 
 const TO_FIRST_LINE = 'submit → handler first line';
 const TO_RESULT = 'submit → result on main';
@@ -61,8 +63,9 @@ function poolSubject(pool: BenchPool): Subject {
   return {
     name: pool.name,
     firstLine: async () => (await pool.run('firstLine')) as number,
-    close: async () => {
+    close: () => {
       pool.release();
+      return Promise.resolve();
     },
   };
 }
@@ -72,14 +75,20 @@ interface Samples {
   readonly toResult: number[];
 }
 
-/** One tinybench pass over `subject`; its timed samples are added to `samples`. */
-async function pass(subject: Subject, context: ScenarioContext, passes: number, samples: Samples): Promise<void> {
+/** One subject's samples, one array per round. */
+interface RoundSamples {
+  readonly toFirstLine: number[][];
+  readonly toResult: number[][];
+}
+
+/** One round's tinybench pass over `subject`: its timed samples. */
+async function pass(subject: Subject, context: ScenarioContext, rounds: number): Promise<Samples> {
   let toFirstLine: number[] = [];
   let toResult: number[] = [];
   const bench = new Bench({
     name: `latency: ${subject.name}`,
-    time: (context.quick ? 300 : 3000) / passes,
-    iterations: (context.quick ? 100 : 1000) / passes,
+    time: (context.quick ? 300 : 3000) / rounds,
+    iterations: Math.ceil((context.quick ? 100 : 1000) / rounds),
     warmupTime: context.quick ? 100 : 200,
     warmupIterations: 50,
     throws: true,
@@ -103,54 +112,72 @@ async function pass(subject: Subject, context: ScenarioContext, passes: number, 
     },
   );
   await bench.run();
-  samples.toFirstLine.push(...toFirstLine);
-  samples.toResult.push(...toResult);
+  return { toFirstLine, toResult };
 }
 
 async function run(context: ScenarioContext): Promise<ScenarioResult> {
   const figures = new FigureSet('latency');
-  const passes = context.quick ? 1 : 3;
+  const rounds = context.quick ? 2 : 5;
   const subjects: Subject[] = [];
-  const samples = new Map<Subject, Samples>();
+  const samples = new Map<Subject, RoundSamples>();
   try {
     subjects.push(await bareWorker());
-    for (const name of POOL_NAMES) subjects.push(poolSubject(await openPool(name, context.poolSize)));
+    for (const pool of await openComparedPools(context.poolSize, context.baseline)) subjects.push(poolSubject(pool));
     subjects.push(await taskloomWithManagerChannel(context.poolSize));
-    // Every subject stays open and the passes go round them in a rotating order, so that a busy
-    // patch of a shared machine falls on every subject alike.
+    // Every subject stays open and each round visits every one, starting one subject further
+    // along each time, so that a busy patch of a shared machine falls on every subject alike.
     for (const subject of subjects) samples.set(subject, { toFirstLine: [], toResult: [] });
-    for (let round = 0; round < passes; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (let turn = 0; turn < subjects.length; turn++) {
         const subject = subjects[(round + turn) % subjects.length] as Subject;
-        context.log(`latency: pass ${round + 1} of ${passes}, ${subject.name}`);
-        await pass(subject, context, passes, samples.get(subject) as Samples);
+        context.log(`latency: round ${round + 1} of ${rounds}, ${subject.name}`);
+        const { toFirstLine, toResult } = await pass(subject, context, rounds);
+        const ofSubject = samples.get(subject) as RoundSamples;
+        ofSubject.toFirstLine.push(toFirstLine);
+        ofSubject.toResult.push(toResult);
       }
     }
   } finally {
     for (const subject of subjects) await subject.close();
   }
-  for (const [subject, { toFirstLine }] of samples) figures.add(TO_FIRST_LINE, subject.name, 'ms', 'lower', summarize(toFirstLine));
-  for (const [subject, { toResult }] of samples) figures.add(TO_RESULT, subject.name, 'ms', 'lower', summarize(toResult));
-  const taskloom = figures.find(TO_FIRST_LINE, 'taskloom');
-  const piscina = figures.find(TO_FIRST_LINE, 'piscina');
-  const ratio = taskloom !== undefined && piscina !== undefined ? taskloom.p50 / piscina.p50 : undefined;
+  for (const [subject, { toFirstLine }] of samples) figures.add(TO_FIRST_LINE, subject.name, 'ms', 'lower', summarizeRounds(toFirstLine));
+  for (const [subject, { toResult }] of samples) figures.add(TO_RESULT, subject.name, 'ms', 'lower', summarizeRounds(toResult));
+  const targets: Target[] = [
+    checkTarget(
+      'scheduling latency p50 within 1.25x of raw Piscina run()',
+      `taskloom p50 ÷ Piscina p50, ${TO_FIRST_LINE}`,
+      figures.compare(TO_FIRST_LINE, 'taskloom', 'piscina'),
+      1.25,
+      '×',
+      'lower',
+    ),
+  ];
+  if (context.baseline !== undefined) {
+    for (const metric of [TO_FIRST_LINE, TO_RESULT]) {
+      targets.push(
+        checkTarget(
+          'scheduling latency no worse than the baseline build',
+          `taskloom p50 ÷ ${BASELINE_NAME} p50, ${metric}`,
+          figures.compare(metric, 'taskloom', BASELINE_NAME),
+          1,
+          '×',
+          'lower',
+        ),
+      );
+    }
+  }
   return {
     figures: figures.figures(),
-    targets: [
-      checkTarget(
-        'scheduling latency p50 within 1.25x of raw Piscina run()',
-        `taskloom p50 ÷ Piscina p50, ${TO_FIRST_LINE}`,
-        ratio,
-        1.25,
-        '×',
-        'lower',
-      ),
-    ],
+    targets,
     checks: [],
     notes: [
-      `pool size ${context.poolSize}; one task at a time, driven by tinybench in ${passes} pass(es) going round every subject; clock performance.timeOrigin + performance.now() on both threads`,
+      `pool size ${context.poolSize}; one task at a time, driven by tinybench in ${rounds} rounds, each visiting every subject in turn from a different start; ` +
+        "p50 and p99 are the medians of the rounds' own; clock performance.timeOrigin + performance.now() on both threads",
       'taskloom: createTask then waitFor; Piscina and tinypool: run(); workerpool: exec(); poolifier: execute(); bare worker: postMessage and one reply',
       'taskloom, manager channel open: the same, on a manager whose every worker has first opened its channel to the manager (task.manager); the handler measured does not use it',
+      ...(context.baseline === undefined
+        ? []
+        : [`${BASELINE_NAME}: the same as taskloom, on the baseline build's TaskManager and workerTask, with the same handler module`]),
     ],
   };
 }

@@ -1,9 +1,15 @@
 /**
- * The benchmark runner: `node --import tsx bench/run.ts [--quick] [--only <name,...>] [--out <file>]`.
+ * The benchmark runner:
+ * `node --import tsx bench/run.ts [--quick] [--only <name,...>] [--baseline <dir>] [--out <file>]`.
  * It runs the scenarios one after another in this process (scenario 4 and the memory scenario
  * start their own child processes), prints one table, and writes bench/results/latest.json and
  * latest.md. Quick runs and partial runs write latest.tmp.json instead, so that they never
  * overwrite the figures of the last full run.
+ *
+ * `--baseline <dir>` (or TASKLOOM_BASELINE) names another taskloom checkout, built: the latency
+ * and throughput scenarios then measure its build too, as "taskloom (baseline)", side by side
+ * with the current one in every round. Such a run writes side-by-side.json and .md
+ * (side-by-side.tmp.json when quick), never latest.*.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -11,6 +17,7 @@ import { scenario as cancellation } from './cancellation.js';
 import { scenario as cpuScaling } from './cpu-scaling.js';
 import { scenario as latency } from './latency.js';
 import { scenario as map } from './map.js';
+import { loadBaseline, type Baseline } from './lib/builds.js';
 import type { ScenarioResult } from './lib/figures.js';
 import { describeMachine } from './lib/machine.js';
 import { closePools } from './lib/pools.js';
@@ -23,7 +30,17 @@ import { scenario as priorityFlood } from './priority-flood.js';
 import { scenario as progress } from './progress.js';
 import { scenario as throughput } from './throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [latency, throughput, cpuScaling, poolifierWorkload, priorityFlood, cancellation, progress, memory, map];
+const SCENARIOS: readonly Scenario[] = [
+  latency,
+  throughput,
+  cpuScaling,
+  poolifierWorkload,
+  priorityFlood,
+  cancellation,
+  progress,
+  memory,
+  map,
+];
 
 /**
  * On Node 20 `--import tsx` registers tsx on the main thread only, and worker threads inherit
@@ -44,22 +61,27 @@ function relaunch(): void {
   });
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--out results.json]`;
+const USAGE =
+  `usage: npm run bench -- [--quick] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--baseline <dir>] [--out results.json]\n` +
+  '  --baseline <dir>  also measure the build in <dir>, another taskloom checkout with dist/ built, next to this one\n' +
+  '                    (latency and throughput); TASKLOOM_BASELINE=<dir> does the same';
 
 interface Arguments {
   readonly quick: boolean;
   readonly scenarios: readonly Scenario[];
   readonly out: string | undefined;
+  readonly baseline: Baseline | undefined;
 }
 
 /** The command line, or undefined after printing the usage (for --help, or a mistake). */
-function parseArguments(): Arguments | undefined {
+async function parseArguments(): Promise<Arguments | undefined> {
   try {
     const { values } = parseArgs({
       options: {
         quick: { type: 'boolean', default: false },
         only: { type: 'string' },
         out: { type: 'string' },
+        baseline: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -67,7 +89,15 @@ function parseArguments(): Arguments | undefined {
       console.log(USAGE);
       return undefined;
     }
-    return { quick: values.quick, scenarios: selectScenarios(values.only), out: values.out };
+    const scenarios = selectScenarios(values.only);
+    const fromEnvironment = process.env['TASKLOOM_BASELINE'];
+    const baseline =
+      values.baseline !== undefined
+        ? await loadBaseline(values.baseline, '`--baseline`')
+        : fromEnvironment !== undefined && fromEnvironment !== ''
+          ? await loadBaseline(fromEnvironment, 'TASKLOOM_BASELINE')
+          : undefined;
+    return { quick: values.quick, scenarios, out: values.out, baseline };
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     process.exitCode = 2;
@@ -76,17 +106,20 @@ function parseArguments(): Arguments | undefined {
 }
 
 async function main(): Promise<void> {
-  const args = parseArguments();
+  const args = await parseArguments();
   if (args === undefined) return;
-  const { quick, scenarios: selected } = args;
+  const { quick, scenarios: selected, baseline } = args;
   const machine = describeMachine();
   const context: ScenarioContext = {
     quick,
     poolSize: machine.availableParallelism,
+    baseline: baseline?.build,
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
   process.stderr.write(
-    `taskloom bench (${quick ? 'quick' : 'full'}): ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.node}, pool size ${context.poolSize}\n`,
+    `taskloom bench (${quick ? 'quick' : 'full'}): ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.node}, pool size ${context.poolSize}\n` +
+      `  taskloom at commit ${machine.taskloom}` +
+      (baseline === undefined ? '\n' : `; ${baseline.build.name}: ${baseline.version} at commit ${baseline.commit}\n`),
   );
 
   const started = performance.now();
@@ -114,6 +147,7 @@ async function main(): Promise<void> {
     machine,
     mode: quick ? 'quick' : 'full',
     poolSize: context.poolSize,
+    ...(baseline === undefined ? {} : { baseline: { subject: baseline.build.name, commit: baseline.commit, version: baseline.version } }),
     wallTimeSeconds,
     ratioDefinition: RATIO_DEFINITION,
     scenarios,
@@ -125,11 +159,20 @@ async function main(): Promise<void> {
   for (const target of report.targets) console.log(`  ${targetVerdict(target).padEnd(12)} ${describeTarget(target)}`);
   if (report.checks.length > 0) console.log('\nChecks:');
   for (const check of report.checks) console.log(`  ${check.passed ? 'passed' : 'FAILED'} ${check.check}: ${check.detail}`);
-  const isComplete = !quick && selected.length === SCENARIOS.length && results.length === selected.length;
-  const path = args.out ?? defaultReportPath(isComplete ? 'latest.json' : 'latest.tmp.json');
+  const path = args.out ?? defaultReportPath(reportName(args, results.length));
   const written = writeReport(report, path);
   console.log(`\n${selected.length} scenario(s) in ${wallTimeSeconds.toFixed(1)} s; wrote ${written.join(' and ')}`);
   if (report.checks.some((check) => !check.passed)) process.exitCode = 1;
+}
+
+/**
+ * Where a run's report goes by default: latest.json for a complete full run only; a side-by-side
+ * run with a baseline in side-by-side.json; quick and partial runs in a .tmp.json.
+ */
+function reportName({ quick, scenarios, baseline }: Arguments, measured: number): string {
+  if (baseline !== undefined) return quick ? 'side-by-side.tmp.json' : 'side-by-side.json';
+  const isComplete = !quick && scenarios.length === SCENARIOS.length && measured === scenarios.length;
+  return isComplete ? 'latest.json' : 'latest.tmp.json';
 }
 
 function selectScenarios(only: string | undefined): readonly Scenario[] {
@@ -137,7 +180,9 @@ function selectScenarios(only: string | undefined): readonly Scenario[] {
   const names = only.split(',').map((name) => name.trim());
   const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
   if (unknown.length > 0) {
-    throw new RangeError(`Expected \`--only\` to name scenarios among ${SCENARIOS.map((s) => s.name).join(', ')}, got ${unknown.join(', ')}`);
+    throw new RangeError(
+      `Expected \`--only\` to name scenarios among ${SCENARIOS.map((s) => s.name).join(', ')}, got ${unknown.join(', ')}`,
+    );
   }
   return SCENARIOS.filter((scenario) => names.includes(scenario.name));
 }

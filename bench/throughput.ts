@@ -2,83 +2,127 @@
  * Scenario 2, throughput: no-op tasks through each pool, all submitted at once, and through a
  * bounded window of tasks in flight; tasks per second. Main-thread work is compared with
  * p-queue at the same concurrency: taskloom with a function handler, p-queue with a function.
+ * With --baseline, another build of taskloom runs next to the current one in every round.
  */
 import PQueue from 'p-queue';
-import { TaskManager } from 'taskloom';
+import { BASELINE_NAME, CURRENT, type TaskloomBuild } from './lib/builds.js';
 import { checkTarget, FigureSet, type ScenarioResult, type Target } from './lib/figures.js';
-import { managerOptions, openPool, POOL_NAMES, runWindowed, type BenchPool, type PoolName } from './lib/pools.js';
+import { managerOptions, openComparedPools, runWindowed } from './lib/pools.js';
 import { timed, type Scenario, type ScenarioContext } from './lib/scenario.js';
-import { summarize } from './lib/stats.js';
+import { summarizePerRound } from './lib/stats.js';
 
 const AT_ONCE = 'no-op tasks, all at once';
 const windowed = (window: number): string => `no-op tasks, window of ${window}`;
 const MAIN_THREAD = 'main-thread no-op tasks, all at once';
 
+/** A subject of one round: `measure` runs it once and adds its figures' samples for that round. */
+interface Visit {
+  readonly name: string;
+  readonly measure: () => Promise<void>;
+}
+
+/**
+ * Runs `rounds` rounds, each visiting every subject once, in turn, starting one subject further
+ * along each round: no subject always goes first, and a busy patch of a shared machine falls on
+ * every subject alike rather than on whichever ran then.
+ */
+async function goRound(context: ScenarioContext, label: string, rounds: number, visits: readonly Visit[]): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < visits.length; turn++) {
+      const visit = visits[(round + turn) % visits.length] as Visit;
+      context.log(`throughput: ${label}, round ${round + 1} of ${rounds}, ${visit.name}`);
+      await visit.measure();
+    }
+  }
+}
+
+/** Samples by subject, one per round, in the order the subjects were first met. */
+class PerRound {
+  readonly #samples = new Map<string, number[]>();
+
+  add(subject: string, value: number): void {
+    const samples = this.#samples.get(subject) ?? [];
+    samples.push(value);
+    this.#samples.set(subject, samples);
+  }
+
+  entries(): [string, number[]][] {
+    return [...this.#samples];
+  }
+
+  clear(): void {
+    this.#samples.clear();
+  }
+}
+
 async function run(context: ScenarioContext): Promise<ScenarioResult> {
-  const count = context.quick ? 5_000 : 100_000;
-  const rounds = context.quick ? 1 : 2;
+  const count = context.quick ? 5_000 : 50_000;
+  const rounds = context.quick ? 2 : 5;
   const window = context.poolSize * 4;
   const figures = new FigureSet('throughput');
   const rate = (ms: number): number => (count / ms) * 1000;
 
-  // Every pool stays open and the rounds go round the pools, in a rotating order, so that a busy
-  // patch of a shared machine falls on every pool alike rather than on whichever ran then.
-  context.log(`throughput: opening ${POOL_NAMES.join(', ')}`);
-  const pools: BenchPool[] = [];
-  for (const name of POOL_NAMES) pools.push(await openPool(name, context.poolSize));
-  const atOnce = new Map<PoolName, number[]>(POOL_NAMES.map((name) => [name, []]));
-  const inWindow = new Map<PoolName, number[]>(POOL_NAMES.map((name) => [name, []]));
+  context.log('throughput: opening the pools');
+  const pools = await openComparedPools(context.poolSize, context.baseline);
+  const atOnce = new PerRound();
+  const inWindow = new PerRound();
   try {
-    for (let round = 0; round < rounds; round++) {
-      for (let turn = 0; turn < pools.length; turn++) {
-        const pool = pools[(round + turn) % pools.length] as BenchPool;
-        context.log(`throughput: round ${round + 1} of ${rounds}, ${pool.name}`);
-        atOnce.get(pool.name)?.push(rate(await timed(() => pool.runAll('noop', undefined, count))));
-        inWindow.get(pool.name)?.push(rate(await timed(() => runWindowed(pool, 'noop', undefined, count, window))));
-      }
-    }
+    const visits = pools.map((pool) => ({
+      name: pool.name,
+      async measure() {
+        atOnce.add(pool.name, rate(await timed(() => pool.runAll('noop', undefined, count))));
+        inWindow.add(pool.name, rate(await timed(() => runWindowed(pool, 'noop', undefined, count, window))));
+      },
+    }));
+    await goRound(context, 'pools', rounds, visits);
   } finally {
     for (const pool of pools) pool.release();
   }
-  for (const [name, samples] of atOnce) figures.add(AT_ONCE, name, 'tasks/s', 'higher', summarize(samples));
-  for (const [name, samples] of inWindow) figures.add(windowed(window), name, 'tasks/s', 'higher', summarize(samples));
+  for (const [name, samples] of atOnce.entries()) figures.add(AT_ONCE, name, 'tasks/s', 'higher', summarizePerRound(samples));
+  for (const [name, samples] of inWindow.entries()) figures.add(windowed(window), name, 'tasks/s', 'higher', summarizePerRound(samples));
 
-  context.log('throughput: main thread, taskloom and p-queue');
-  const mainThread = { taskloom: [] as number[], 'p-queue': [] as number[] };
-  const noop = (): void => {};
-  for (let round = 0; round < rounds; round++) {
-    const manager = new TaskManager(managerOptions(context.poolSize));
-    mainThread.taskloom.push(
-      rate(
-        await timed(async () => {
-          for (let i = 0; i < count; i++) manager.createTask('noop', noop);
-          await manager.onIdle();
-        }),
-      ),
-    );
-    await manager.stop();
-    const queue = new PQueue({ concurrency: context.poolSize });
-    mainThread['p-queue'].push(
-      rate(
-        await timed(async () => {
-          for (let i = 0; i < count; i++) void queue.add(noop);
-          await queue.onIdle();
-        }),
-      ),
-    );
-  }
-  figures.add(MAIN_THREAD, 'taskloom', 'tasks/s', 'higher', summarize(mainThread.taskloom), 'p-queue');
-  figures.add(MAIN_THREAD, 'p-queue', 'tasks/s', 'higher', summarize(mainThread['p-queue']), 'p-queue');
+  // Main-thread work: a fresh manager or queue each round, as a user starts one.
+  const mainThread = new PerRound();
+  const noop = (): undefined => undefined;
+  const manager = (build: TaskloomBuild): Visit => ({
+    name: build.name,
+    async measure() {
+      const tasks = new build.TaskManager(managerOptions(context.poolSize));
+      const ms = await timed(async () => {
+        for (let i = 0; i < count; i++) tasks.createTask('noop', noop);
+        await tasks.onIdle();
+      });
+      await tasks.stop();
+      mainThread.add(build.name, rate(ms));
+    },
+  });
+  const pQueue: Visit = {
+    name: 'p-queue',
+    async measure() {
+      const queue = new PQueue({ concurrency: context.poolSize });
+      const ms = await timed(async () => {
+        for (let i = 0; i < count; i++) void queue.add(noop);
+        await queue.onIdle();
+      });
+      mainThread.add('p-queue', rate(ms));
+    },
+  };
+  const builds = context.baseline === undefined ? [CURRENT] : [CURRENT, context.baseline];
+  const mainThreadVisits = [...builds.map(manager), pQueue];
+  // The pools' rounds ran worker handlers only: one round first, not counted, warms up this path.
+  await goRound(context, 'main thread, warm-up', 1, mainThreadVisits);
+  mainThread.clear();
+  await goRound(context, 'main thread', rounds, mainThreadVisits);
+  for (const [name, samples] of mainThread.entries())
+    figures.add(MAIN_THREAD, name, 'tasks/s', 'higher', summarizePerRound(samples), 'p-queue');
 
   const targets: Target[] = [];
   for (const metric of [AT_ONCE, windowed(window)]) {
-    const taskloom = figures.find(metric, 'taskloom');
-    const piscina = figures.find(metric, 'piscina');
     targets.push(
       checkTarget(
         'no-op throughput at least 0.9x of raw Piscina',
         `taskloom p50 ÷ Piscina p50, ${metric}`,
-        taskloom !== undefined && piscina !== undefined ? taskloom.p50 / piscina.p50 : undefined,
+        figures.compare(metric, 'taskloom', 'piscina'),
         0.9,
         '×',
         'higher',
@@ -90,23 +134,42 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
       checkTarget(
         'no-op throughput ahead of tinypool, workerpool and poolifier',
         `taskloom p50 ÷ the fastest of them (${best.peer}) p50, ${metric}`,
-        taskloom !== undefined && best.summary !== undefined ? taskloom.p50 / best.summary.p50 : undefined,
+        figures.compare(metric, 'taskloom', best.peer),
         1,
         '×',
         'higher',
       ),
     );
   }
+  if (context.baseline !== undefined) {
+    for (const metric of [AT_ONCE, windowed(window), MAIN_THREAD]) {
+      targets.push(
+        checkTarget(
+          'no-op throughput no worse than the baseline build',
+          `taskloom p50 ÷ ${BASELINE_NAME} p50, ${metric}`,
+          figures.compare(metric, 'taskloom', BASELINE_NAME),
+          1,
+          '×',
+          'higher',
+        ),
+      );
+    }
+  }
   return {
     figures: figures.figures(),
     targets,
     checks: [],
     notes: [
-      `${count.toLocaleString('en-US')} tasks per round, ${rounds} round(s) going round every pool (all kept open); pool size ${context.poolSize}; window ${window} tasks in flight`,
+      `${count.toLocaleString('en-US')} tasks per round, ${rounds} rounds, each visiting every pool (all kept open) in turn from a different start; ` +
+        `p50 is the median of the rounds, spread their lowest to highest; pool size ${context.poolSize}; window ${window} tasks in flight`,
       'all at once: taskloom creates every task then awaits onIdle(); the others await Promise.all of every run',
       'poolifier runs with its defaults: no task queue, so it posts every task to a worker at once rather than one per free worker',
       'window: each of the window lanes awaits one task before submitting the next (taskloom: createTask then waitFor)',
-      `main thread: taskloom runs a function handler with maxConcurrentTasks ${context.poolSize}; p-queue runs the same function with concurrency ${context.poolSize}`,
+      `main thread: taskloom runs a function handler with maxConcurrentTasks ${context.poolSize}; p-queue runs the same function with concurrency ${context.poolSize}; ` +
+        'a new manager or queue each round, the rounds going round them likewise',
+      ...(context.baseline === undefined
+        ? []
+        : [`${BASELINE_NAME}: the same as taskloom, on the baseline build's TaskManager and workerTask, with the same handler module`]),
     ],
   };
 }

@@ -1,9 +1,11 @@
 /**
  * Figures and targets: what every scenario hands back to the runner. A figure is one metric of
  * one subject (a pool, or a baseline such as a bare worker) with its summary; its ratio is its
- * p50 divided by the p50 of the same metric's baseline subject, raw Piscina unless named.
+ * p50 divided by the p50 of the same metric's baseline subject, raw Piscina unless named. When
+ * both were measured in the same rounds, the ratio also has a spread: the lowest and highest
+ * ratio of the two within one round.
  */
-import type { Summary } from './stats.js';
+import { ratioSpread, type Spread, type Summary } from './stats.js';
 
 /** Which way is good: a latency wants to be lower, a throughput higher. */
 export type Better = 'lower' | 'higher';
@@ -21,6 +23,8 @@ export interface Figure {
   readonly baseline: string | undefined;
   /** `summary.p50 / baseline's summary.p50`; undefined for the baseline itself or when it is missing. */
   readonly ratio: number | undefined;
+  /** The lowest and highest per-round ratio, when the figure and its baseline share rounds. */
+  readonly ratioSpread?: Spread;
 }
 
 export interface Target {
@@ -29,6 +33,8 @@ export interface Target {
   /** What was compared with the limit, e.g. "taskloom p50 ÷ Piscina p50". */
   readonly measured: string;
   readonly value: number | undefined;
+  /** The lowest and highest value over the rounds, when the value pairs figures measured in rounds. */
+  readonly spread?: Spread;
   readonly limit: number;
   readonly unit: string;
   /** undefined when the scenario could not measure it. */
@@ -52,7 +58,13 @@ export interface ScenarioResult {
 }
 
 /** A figure before its scenario is named and its ratio to the baseline is known. */
-type PendingFigure = Omit<Figure, 'scenario' | 'ratio'>;
+type PendingFigure = Omit<Figure, 'scenario' | 'ratio' | 'ratioSpread'>;
+
+/** One figure's p50 divided by another's, with the spread of that ratio over their rounds. */
+export interface Comparison {
+  readonly value: number | undefined;
+  readonly spread?: Spread;
+}
 
 /** Collects a scenario's figures, then works out each one's ratio to its baseline. */
 export class FigureSet {
@@ -75,32 +87,49 @@ export class FigureSet {
     return this.#pending.find((figure) => figure.metric === metric && figure.subject === subject)?.summary;
   }
 
+  /** `subject`'s p50 of `metric` divided by `base`'s, and its spread over their rounds. */
+  compare(metric: string, subject: string, base: string): Comparison {
+    const ours = this.find(metric, subject);
+    const theirs = this.find(metric, base);
+    if (ours === undefined || theirs === undefined || theirs.p50 === 0) return { value: undefined };
+    const spread = ratioSpread(ours, theirs);
+    return spread === undefined ? { value: ours.p50 / theirs.p50 } : { value: ours.p50 / theirs.p50, spread };
+  }
+
   /** The figures, grouped by metric in order of first appearance, each with its ratio to its baseline's p50. */
   figures(): Figure[] {
     const metrics = [...new Set(this.#pending.map((figure) => figure.metric))];
     const grouped = metrics.flatMap((metric) => this.#pending.filter((figure) => figure.metric === metric));
     return grouped.map((figure) => {
-      const base = figure.baseline === undefined || figure.baseline === figure.subject ? undefined : this.find(figure.metric, figure.baseline);
-      const hasRatio = base !== undefined && base.p50 !== 0;
-      return {
-        scenario: this.#scenario,
-        ...figure,
-        baseline: hasRatio ? figure.baseline : undefined,
-        ratio: hasRatio ? figure.summary.p50 / base.p50 : undefined,
-      };
+      const base =
+        figure.baseline === undefined || figure.baseline === figure.subject ? undefined : this.find(figure.metric, figure.baseline);
+      if (base === undefined || base.p50 === 0) return { scenario: this.#scenario, ...figure, baseline: undefined, ratio: undefined };
+      const ratio = { scenario: this.#scenario, ...figure, ratio: figure.summary.p50 / base.p50 };
+      const spread = ratioSpread(figure.summary, base);
+      return spread === undefined ? ratio : { ...ratio, ratioSpread: spread };
     });
   }
 }
 
-/** A target is met when `value` is on the good side of `limit`. */
+/**
+ * A target is met when `value` is on the good side of `limit`. `value` may be a Comparison, whose
+ * spread over the rounds is then reported with it; the verdict is on its value, the median's.
+ */
 export function checkTarget(
   target: string,
   measured: string,
-  value: number | undefined,
+  value: number | Comparison | undefined,
   limit: number,
   unit: string,
   better: Better,
 ): Target {
-  const met = value === undefined || !Number.isFinite(value) ? undefined : better === 'lower' ? value <= limit : value >= limit;
-  return { target, measured, value, limit, unit, met };
+  const { value: measuredValue, spread } = typeof value === 'object' ? value : { value, spread: undefined };
+  const met =
+    measuredValue === undefined || !Number.isFinite(measuredValue)
+      ? undefined
+      : better === 'lower'
+        ? measuredValue <= limit
+        : measuredValue >= limit;
+  const checked = { target, measured, value: measuredValue, limit, unit, met };
+  return spread === undefined ? checked : { ...checked, spread };
 }

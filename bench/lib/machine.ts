@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export interface Machine {
   readonly date: string;
@@ -16,7 +17,7 @@ export interface Machine {
   readonly arch: string;
   readonly node: string;
   readonly v8: string;
-  /** The taskloom commit measured; "+dirty" when the working tree had changes. */
+  /** The taskloom commit measured (git rev-parse HEAD); "-dirty" when the working tree had changes. */
   readonly taskloom: string;
   /** The installed version of every peer. */
   readonly peers: Readonly<Record<string, string>>;
@@ -38,7 +39,7 @@ export function describeMachine(): Machine {
     arch: os.arch(),
     node: process.version,
     v8: process.versions.v8,
-    taskloom: describeCommit(),
+    taskloom: describeCommit(ROOT),
     peers: Object.fromEntries(PEERS.map((name) => [name, installedVersion(name)])),
   };
 }
@@ -52,11 +53,17 @@ function installedVersion(name: string): string {
   }
 }
 
-function describeCommit(): string {
-  const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+/**
+ * The commit checked out in the repository at `root`, with "-dirty" when its working tree has
+ * changes or new files (they may change what is built), or "unknown" outside a git checkout.
+ */
+export function describeCommit(root: URL | string): string {
+  const cwd = root instanceof URL ? fileURLToPath(root) : root;
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const head = git('rev-parse', '--short', 'HEAD');
-    return git('status', '--porcelain', '--', 'src').length > 0 ? `${head}+dirty` : head;
+    const head = git('rev-parse', 'HEAD');
+    return git('status', '--porcelain').length > 0 ? `${head}-dirty` : head;
   } catch {
     return 'unknown';
   }

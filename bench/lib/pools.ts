@@ -1,14 +1,16 @@
 /**
  * The pools under comparison, behind one small interface: taskloom and raw Piscina, and the
- * pools a user would pick instead (tinypool, workerpool, poolifier). Each runs the same work
- * from bench/fixtures/work.ts, with as many threads as it is given, started before it is timed.
+ * pools a user would pick instead (tinypool, workerpool, poolifier), and a baseline build of
+ * taskloom when the run has one. Each runs the same work from bench/fixtures/work.ts, with as
+ * many threads as it is given, started before it is timed.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { FixedThreadPool } from 'poolifier';
-import { TaskManager, workerTask, type TaskManagerOptions, type WorkerTask } from 'taskloom';
+import { workerTask, type TaskManagerOptions, type WorkerTask } from 'taskloom';
 import Tinypool from 'tinypool';
 import workerpool from 'workerpool';
+import { CURRENT, type TaskloomBuild } from './builds.js';
 
 /** The operations every pool's fixture exports under the same name. */
 export type Op = 'noop' | 'firstLine' | 'factorial' | 'sha256' | 'spinFor';
@@ -17,7 +19,8 @@ export const POOL_NAMES = ['piscina', 'taskloom', 'tinypool', 'workerpool', 'poo
 export type PoolName = (typeof POOL_NAMES)[number];
 
 export interface BenchPool {
-  readonly name: PoolName;
+  /** A PoolName, or a baseline build's name. */
+  readonly name: string;
   readonly size: number;
   /** Runs one task and resolves with its result. */
   run(op: Op, arg?: unknown): Promise<unknown>;
@@ -63,10 +66,33 @@ const idlePools = new Map<string, OpenPool[]>();
  * gave back is handed out again rather than started anew.
  */
 export async function openPool(name: PoolName, size: number): Promise<BenchPool> {
+  return openWarm(name, size, () => createPool(name, size));
+}
+
+/** Opens a pool of `size` threads on a build of taskloom, as openPool does (the current build is openPool('taskloom')). */
+export async function openBuild(build: TaskloomBuild, size: number): Promise<BenchPool> {
+  return openWarm(build.name, size, () => taskloomPool(size, build));
+}
+
+/**
+ * The pools a scenario compares side by side: every pool of POOL_NAMES, with the baseline
+ * build's after taskloom's when the run has one.
+ */
+export async function openComparedPools(size: number, baseline: TaskloomBuild | undefined): Promise<BenchPool[]> {
+  const pools: BenchPool[] = [];
+  for (const name of POOL_NAMES) {
+    pools.push(await openPool(name, size));
+    // Next to the current build, in the table and in every round.
+    if (name === 'taskloom' && baseline !== undefined) pools.push(await openBuild(baseline, size));
+  }
+  return pools;
+}
+
+async function openWarm(name: string, size: number, create: () => OpenPool): Promise<BenchPool> {
   const key = `${name}/${size}`;
   let pool = idlePools.get(key)?.pop();
   if (pool === undefined) {
-    pool = createPool(name, size);
+    pool = create();
     await pool.runAll('noop', undefined, size * 8);
     await pool.runAll('firstLine', undefined, size * 8);
   }
@@ -97,14 +123,24 @@ export async function closePools(): Promise<void> {
 function createPool(name: PoolName, size: number): OpenPool {
   switch (name) {
     case 'taskloom':
-      return taskloomPool(size);
+      return taskloomPool(size, CURRENT);
     case 'piscina': {
       const piscina = newPiscina(size);
-      return promisePool(name, size, (op, arg) => piscina.run(arg, { name: op }), () => piscina.destroy());
+      return promisePool(
+        name,
+        size,
+        (op, arg) => piscina.run(arg, { name: op }),
+        () => piscina.destroy(),
+      );
     }
     case 'tinypool': {
       const tinypool = new Tinypool({ filename: POOL_TASKS.href, minThreads: size, maxThreads: size, idleTimeout: 60_000 });
-      return promisePool(name, size, (op, arg) => tinypool.run(arg, { name: op }), () => tinypool.destroy());
+      return promisePool(
+        name,
+        size,
+        (op, arg) => tinypool.run(arg, { name: op }),
+        () => tinypool.destroy(),
+      );
     }
     case 'workerpool': {
       const script = fileURLToPath(fixture('workerpool-worker.ts'));
@@ -123,12 +159,17 @@ function createPool(name: PoolName, size: number): OpenPool {
       const pool = new FixedThreadPool(size, fileURLToPath(fixture('poolifier-worker.ts')), {
         errorHandler: (error) => console.error('poolifier worker error', error),
       });
-      return promisePool(name, size, (op, arg) => pool.execute(arg, op), () => pool.destroy());
+      return promisePool(
+        name,
+        size,
+        (op, arg) => pool.execute(arg, op),
+        () => pool.destroy(),
+      );
     }
   }
 }
 
-function promisePool(name: PoolName, size: number, run: (op: Op, arg: unknown) => Promise<unknown>, close: () => Promise<void>): OpenPool {
+function promisePool(name: string, size: number, run: (op: Op, arg: unknown) => Promise<unknown>, close: () => Promise<void>): OpenPool {
   return {
     name,
     size,
@@ -142,20 +183,22 @@ function promisePool(name: PoolName, size: number, run: (op: Op, arg: unknown) =
   };
 }
 
-function taskloomPool(size: number): OpenPool {
-  const manager = new TaskManager(managerOptions(size));
+/** A pool on `build`'s TaskManager, whose handlers come from the same fixture for every build. */
+function taskloomPool(size: number, build: TaskloomBuild): OpenPool {
+  const manager = new build.TaskManager(managerOptions(size));
   const handlers = new Map<Op, WorkerTask>();
   const handler = (op: Op): WorkerTask => {
     let found = handlers.get(op);
-    if (found === undefined) handlers.set(op, (found = taskloomHandler(op)));
+    if (found === undefined) handlers.set(op, (found = build.workerTask(TASKLOOM_TASKS, op)));
     return found;
   };
+  const label = build.name;
   return {
-    name: 'taskloom',
+    name: label,
     size,
     async run(op, arg) {
       const task = await manager.waitFor(manager.createTask(op, handler(op), { args: arg }));
-      if (task.state !== 'completed') throw new Error(`taskloom task ${op} ended ${task.state}: ${task.error ?? ''}`);
+      if (task.state !== 'completed') throw new Error(`${label} task ${op} ended ${task.state}: ${task.error ?? ''}`);
       return task.result;
     },
     // The bulk path a taskloom user takes: create every task, then wait for the manager to be idle.
@@ -166,7 +209,9 @@ function taskloomPool(size: number): OpenPool {
       await manager.onIdle();
       const after = manager.getStats();
       if (after.completed - before.completed !== count) {
-        throw new Error(`taskloom completed ${after.completed - before.completed} of ${count} ${op} tasks (failed: ${after.failed - before.failed})`);
+        throw new Error(
+          `${label} completed ${after.completed - before.completed} of ${count} ${op} tasks (failed: ${after.failed - before.failed})`,
+        );
       }
     },
     close: () => manager.stop(),

@@ -10,6 +10,8 @@ export interface RunReport {
   readonly machine: Machine;
   readonly mode: 'full' | 'quick';
   readonly poolSize: number;
+  /** The build measured side by side with the current one (`--baseline`), if any. */
+  readonly baseline?: { readonly subject: string; readonly commit: string; readonly version: string };
   readonly wallTimeSeconds: number;
   /** What the ratios mean, for a reader of the JSON alone. */
   readonly ratioDefinition: string;
@@ -21,7 +23,10 @@ export interface RunReport {
 
 export const RATIO_DEFINITION =
   "ratio = this figure's p50 ÷ the p50 of the same metric for its baseline (raw Piscina unless the row names another); " +
-  'for a time, below 1 is faster than the baseline; for a rate, above 1 is faster.';
+  'for a time, below 1 is faster than the baseline; for a rate, above 1 is faster. ' +
+  "A figure measured in rounds (each round visiting every subject) gives the medians of its rounds' own p50 and p99, " +
+  'and its spread, the lowest to the highest round p50; the range after a ratio is the lowest to the highest ratio within one round. ' +
+  'Targets are judged on the medians.';
 
 export const RESULTS_DIR = new URL('../results/', import.meta.url);
 
@@ -55,13 +60,16 @@ export function markdownReport(report: RunReport): string {
   const lines = [
     `Measured ${machine.date.slice(0, 10)} (${report.mode} run, ${report.wallTimeSeconds.toFixed(0)} s) on ${machine.cpuModel}, ` +
       `${machine.availableParallelism} cores, ${machine.totalMemoryMiB} MiB, Node ${machine.node} (${machine.platform}-${machine.arch}); ` +
-      `pool size ${report.poolSize}; taskloom ${machine.taskloom}; ` +
+      `pool size ${report.poolSize}; taskloom commit ${machine.taskloom}; ` +
+      (report.baseline === undefined
+        ? ''
+        : `${report.baseline.subject}: taskloom ${report.baseline.version} at commit ${report.baseline.commit}; `) +
       Object.entries(machine.peers)
         .map(([name, version]) => `${name} ${version}`)
         .join(', ') +
       '.',
     '',
-    `${report.ratioDefinition}`,
+    report.ratioDefinition,
     '',
     markdownTable(report.figures),
     '',
@@ -70,7 +78,12 @@ export function markdownReport(report: RunReport): string {
     ...report.targets.map((target) => `- **${targetVerdict(target)}** ${describeTarget(target)}`),
   ];
   if (report.checks.length > 0) {
-    lines.push('', 'Checks:', '', ...report.checks.map((check) => `- **${check.passed ? 'passed' : 'FAILED'}** ${check.check}: ${check.detail}`));
+    lines.push(
+      '',
+      'Checks:',
+      '',
+      ...report.checks.map((check) => `- **${check.passed ? 'passed' : 'FAILED'}** ${check.check}: ${check.detail}`),
+    );
   }
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 /** The contract between the runner and the scenario files. */
+import type { TaskloomBuild } from './builds.js';
 import type { ScenarioResult } from './figures.js';
 
 export interface ScenarioContext {
@@ -6,6 +7,11 @@ export interface ScenarioContext {
   readonly quick: boolean;
   /** Threads per pool: os.availableParallelism(), unless a scenario varies it. */
   readonly poolSize: number;
+  /**
+   * Another build of taskloom to measure side by side with the current one (`--baseline`), by
+   * the scenarios that compare builds: latency and throughput.
+   */
+  readonly baseline: TaskloomBuild | undefined;
   /** Prints a progress line (to stderr, so that stdout holds the table only). */
   log(line: string): void;
 }

@@ -1,4 +1,8 @@
-/** Summaries of samples: every figure of the benchmark is reported as p50, p99, mean and n. */
+/**
+ * Summaries of samples: every figure of the benchmark is reported as p50, p99, mean and n. A
+ * figure measured in rounds also keeps each round's own p50 and p99: its p50 and p99 are then
+ * the medians of the rounds', and the rounds give its spread.
+ */
 import type { Statistics } from 'tinybench';
 
 export interface Summary {
@@ -9,6 +13,19 @@ export interface Summary {
   readonly max: number;
   /** How many samples the summary is made of. */
   readonly samples: number;
+  /** Each round's own p50 and p99, in round order, when the figure was measured in rounds. */
+  readonly rounds?: Rounds;
+}
+
+export interface Rounds {
+  readonly p50: readonly number[];
+  readonly p99: readonly number[];
+}
+
+/** The lowest and the highest of some values: the spread of a figure over its rounds. */
+export interface Spread {
+  readonly min: number;
+  readonly max: number;
 }
 
 /** Summarises raw samples. Percentiles interpolate linearly between order statistics, as tinybench's do. */
@@ -27,6 +44,55 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/**
+ * Summarises samples taken in rounds, one array per round: p50 and p99 are the medians of the
+ * rounds' own p50 and p99, so that one busy round moves them less; mean, min, max and the sample
+ * count are over every sample.
+ */
+export function summarizeRounds(rounds: readonly (readonly number[])[]): Summary {
+  if (rounds.length === 0) throw new RangeError('Expected at least one round, got none');
+  const each = rounds.map((round) => summarize(round));
+  const all = summarize(rounds.flat());
+  const p50 = each.map((round) => round.p50);
+  const p99 = each.map((round) => round.p99);
+  return { ...all, p50: median(p50), p99: median(p99), rounds: { p50, p99 } };
+}
+
+/**
+ * Summarises one value per round (a rate, say): p50 is their median, p99 their 99th percentile,
+ * and each value is its round's p50 and p99.
+ */
+export function summarizePerRound(values: readonly number[]): Summary {
+  return { ...summarize(values), rounds: { p50: values, p99: values } };
+}
+
+/** The lowest and highest round p50 of a summary measured in rounds. */
+export function roundSpread(summary: Summary): Spread | undefined {
+  return summary.rounds === undefined ? undefined : spreadOf(summary.rounds.p50);
+}
+
+/**
+ * The spread of `summary ÷ base` over rounds: each round's p50 divided by the base's p50 in the
+ * same round. Undefined unless both were measured in the same number of rounds.
+ */
+export function ratioSpread(summary: Summary, base: Summary): Spread | undefined {
+  const ours = summary.rounds?.p50 ?? [];
+  const theirs = base.rounds?.p50 ?? [];
+  if (ours.length !== theirs.length || ours.length === 0) return undefined;
+  return spreadOf(ours.map((value, round) => value / (theirs[round] as number)));
+}
+
+function spreadOf(values: readonly number[]): Spread {
+  return { min: Math.min(...values), max: Math.max(...values) };
+}
+
+function median(values: readonly number[]): number {
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
 /** A tinybench latency or throughput statistic, as a Summary. */
 export function fromTinybench(statistics: Statistics): Summary {
   return {
@@ -41,7 +107,7 @@ export function fromTinybench(statistics: Statistics): Summary {
 
 /** Applies `scale` to every location of a summary (ms to µs, say); the sample count stays. */
 export function scaleSummary(summary: Summary, scale: number): Summary {
-  return {
+  const scaled = {
     p50: summary.p50 * scale,
     p99: summary.p99 * scale,
     mean: summary.mean * scale,
@@ -49,6 +115,9 @@ export function scaleSummary(summary: Summary, scale: number): Summary {
     max: summary.max * scale,
     samples: summary.samples,
   };
+  if (summary.rounds === undefined) return scaled;
+  const { p50, p99 } = summary.rounds;
+  return { ...scaled, rounds: { p50: p50.map((value) => value * scale), p99: p99.map((value) => value * scale) } };
 }
 
 function quantile(sorted: readonly number[], q: number): number {

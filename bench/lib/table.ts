@@ -1,7 +1,10 @@
 /** Renders figures and targets as a plain-text table (the console) and as Markdown (the README). */
 import type { Figure, Target } from './figures.js';
+import { roundSpread, type Spread } from './stats.js';
 
-const HEADERS = ['Scenario', 'Metric', 'Subject', 'p50', 'p99', 'mean', 'n', 'unit', 'ratio'] as const;
+const HEADERS = ['Scenario', 'Metric', 'Subject', 'p50', 'spread', 'p99', 'mean', 'n', 'rounds', 'unit', 'ratio'] as const;
+/** The columns of numbers, aligned right. */
+const NUMERIC = new Set([3, 4, 5, 6, 7, 8]);
 
 /** A number with about three significant digits, and thousands separated. */
 export function formatNumber(value: number): string {
@@ -14,33 +17,47 @@ export function formatNumber(value: number): string {
   return value.toPrecision(3);
 }
 
-/** "1.07× piscina", or "" for a figure without a baseline. */
+/** "0.97–1.12": the lowest and highest value over the rounds. */
+export function formatSpread(spread: Spread, format: (value: number) => string = formatNumber): string {
+  return `${format(spread.min)}–${format(spread.max)}`;
+}
+
+const ratioNumber = (ratio: number): string => (ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2));
+
+/** "1.07× piscina (0.98–1.15)", or "" for a figure without a baseline. */
 export function formatRatio(figure: Figure): string {
   if (figure.ratio === undefined || figure.baseline === undefined) return figure.baseline === undefined ? '' : '–';
-  const ratio = figure.ratio >= 0.1 ? figure.ratio.toFixed(2) : figure.ratio.toPrecision(2);
-  return `${ratio}× ${figure.baseline}`;
+  const spread = figure.ratioSpread === undefined ? '' : ` (${formatSpread(figure.ratioSpread, ratioNumber)})`;
+  return `${ratioNumber(figure.ratio)}× ${figure.baseline}${spread}`;
 }
 
 function rows(figures: readonly Figure[]): string[][] {
-  return figures.map((figure) => [
-    figure.scenario,
-    figure.metric,
-    figure.subject,
-    formatNumber(figure.summary.p50),
-    formatNumber(figure.summary.p99),
-    formatNumber(figure.summary.mean),
-    String(figure.summary.samples),
-    figure.unit,
-    formatRatio(figure),
-  ]);
+  return figures.map((figure) => {
+    const spread = roundSpread(figure.summary);
+    return [
+      figure.scenario,
+      figure.metric,
+      figure.subject,
+      formatNumber(figure.summary.p50),
+      spread === undefined ? '' : formatSpread(spread),
+      formatNumber(figure.summary.p99),
+      formatNumber(figure.summary.mean),
+      String(figure.summary.samples),
+      figure.summary.rounds === undefined ? '' : String(figure.summary.rounds.p50.length),
+      figure.unit,
+      formatRatio(figure),
+    ];
+  });
 }
 
 export function textTable(figures: readonly Figure[]): string {
   const body = rows(figures);
   const widths = HEADERS.map((header, column) => Math.max(header.length, ...body.map((row) => (row[column] ?? '').length)));
-  const numeric = new Set([3, 4, 5, 6]);
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((cell, column) => (NUMERIC.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const out = [line(HEADERS), widths.map((width) => '-'.repeat(width)).join('  ')];
   let previous: string | undefined;
   for (const [index, row] of body.entries()) {
@@ -53,7 +70,7 @@ export function textTable(figures: readonly Figure[]): string {
 }
 
 export function markdownTable(figures: readonly Figure[]): string {
-  const align = HEADERS.map((_, column) => (column >= 3 && column <= 6 ? '---:' : '---'));
+  const align = HEADERS.map((_, column) => (NUMERIC.has(column) ? '---:' : '---'));
   const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
   return [line(HEADERS), line(align), ...rows(figures).map(line)].join('\n');
 }
@@ -67,5 +84,6 @@ export function targetVerdict(target: Target): string {
 export function describeTarget(target: Target): string {
   const value = target.value === undefined ? 'n/a' : formatNumber(target.value);
   const unit = (text: string): string => (target.unit === '' ? text : `${text} ${target.unit}`);
-  return `${target.target}: ${target.measured} = ${unit(value)} (limit ${unit(formatNumber(target.limit))})`;
+  const spread = target.spread === undefined ? '' : `, rounds ${formatSpread(target.spread)}`;
+  return `${target.target}: ${target.measured} = ${unit(value)}${spread} (limit ${unit(formatNumber(target.limit))})`;
 }
