@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { actions, TaskManager, TaskState, type Task } from 'taskloom';
-import { downloadFile, MAX_REDIRECTIONS, type DownloadFileResult } from 'taskloom/actions';
+import { downloadFile, MAX_REDIRECTIONS, RedirectLoopError, type DownloadFileResult } from 'taskloom/actions';
 import {
   captureLogs,
   createActionManager,
@@ -138,6 +138,100 @@ describe('downloadFile', () => {
     expect(tooMany.error).toContain('at most 5');
     expect(tokens).toHaveLength(6);
     expect(await filesIn(dir)).toEqual(['redirected.bin']);
+  });
+
+  it('sends none of its headers to another origin after a redirect, unless crossOriginHeaders names them', async () => {
+    const body = randomBytes(1000);
+    const seen: { origin: 'first' | 'other'; path: string; headers: IncomingHttpHeaders }[] = [];
+    // Another port is another origin: first/start -> other/hop -> first/back (to the first origin again).
+    const other = await serve((request, response) => {
+      seen.push({ origin: 'other', path: request.url ?? '', headers: request.headers });
+      response.writeHead(302, { location: `${first.base}/back` }).end();
+    });
+    const { server: first, dir, manager } = await setup((request, response) => {
+      seen.push({ origin: 'first', path: request.url ?? '', headers: request.headers });
+      if (request.url === '/start') response.writeHead(307, { location: `${other.base}/hop` }).end();
+      else response.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    const headers = { 'x-api-key': 'key-1', authorization: 'Bearer token-1', 'X-Trace-Id': 'trace-1' };
+    const callerHeaders = (sent: IncomingHttpHeaders): Record<string, unknown> =>
+      Object.fromEntries(['x-api-key', 'authorization', 'x-trace-id'].flatMap((name) => (name in sent ? [[name, sent[name]]] : [])));
+
+    const dropped = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, {
+        args: { url: `${first.base}/start`, destination: join(dir, 'a.bin'), headers },
+      }),
+    );
+    expect(dropped.state, dropped.error).toBe(TaskState.COMPLETED);
+    expect(seen.map((entry) => [entry.origin, entry.path, callerHeaders(entry.headers)])).toEqual([
+      ['first', '/start', { 'x-api-key': 'key-1', authorization: 'Bearer token-1', 'x-trace-id': 'trace-1' }],
+      ['other', '/hop', {}],
+      ['first', '/back', {}],
+    ]);
+
+    seen.length = 0;
+    const kept = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, {
+        args: { url: `${first.base}/start`, destination: join(dir, 'b.bin'), headers, crossOriginHeaders: ['x-trace-ID'] },
+      }),
+    );
+    expect(kept.state, kept.error).toBe(TaskState.COMPLETED);
+    expect(seen.map((entry) => [entry.origin, callerHeaders(entry.headers)])).toEqual([
+      ['first', { 'x-api-key': 'key-1', authorization: 'Bearer token-1', 'x-trace-id': 'trace-1' }],
+      ['other', { 'x-trace-id': 'trace-1' }],
+      ['first', { 'x-trace-id': 'trace-1' }],
+    ]);
+    expect(sha256(await readFile(join(dir, 'b.bin')))).toBe(sha256(body));
+  });
+
+  it('fails on a redirect loop with a message that says so', async () => {
+    const { server, dir, manager } = await setup((request, response) => {
+      const next = { '/a': '/b', '/b': '/a', '/self': '/self' }[request.url ?? ''];
+      response.writeHead(302, next === undefined ? {} : { location: next }).end();
+    });
+
+    const [loop, self] = await Promise.all(
+      ['/a', '/self'].map((path) =>
+        manager.waitFor(
+          manager.createTask('Download', actions.downloadFile, {
+            args: { url: `${server.base}${path}`, destination: join(dir, 'never.bin') },
+          }),
+        ),
+      ),
+    );
+
+    expect(loop?.state).toBe(TaskState.FAILED);
+    const { base } = server;
+    expect(loop?.error).toBe(`RedirectLoopError: GET ${base}/a: redirect loop (${base}/b redirects back to ${base}/a)`);
+    expect(self?.error).toBe(`RedirectLoopError: GET ${server.base}/self: redirect loop (${server.base}/self redirects to itself)`);
+    await expect(downloadFile(handMadeContext(), { url: `${server.base}/b`, destination: join(dir, 'never.bin') })).rejects.toThrow(
+      RedirectLoopError,
+    );
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it("keeps the mode of the file it replaces, even bits the umask would clear", async () => {
+    const body = randomBytes(2000);
+    const { server, dir, manager } = await setup((_request, response) => {
+      response.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    const modes = { 'secret.bin': 0o600, 'shared.bin': 0o664 } as const;
+    for (const [name, mode] of Object.entries(modes)) {
+      await writeFile(join(dir, name), 'old content');
+      await chmod(join(dir, name), mode);
+    }
+
+    for (const name of Object.keys(modes)) {
+      const task = await manager.waitFor(
+        manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/${name}`, destination: join(dir, name) } }),
+      );
+      expect(task.state, task.error).toBe(TaskState.COMPLETED);
+    }
+
+    for (const [name, mode] of Object.entries(modes)) {
+      expect(sha256(await readFile(join(dir, name)))).toBe(sha256(body));
+      expect(((await stat(join(dir, name))).mode & 0o777).toString(8)).toBe(mode.toString(8));
+    }
   });
 
   it('fails on a 404 with the status and the URL, and writes nothing', async () => {
@@ -327,6 +421,12 @@ describe('downloadFile', () => {
     await expect(downloadFile(task, { url, destination: 'x', timeoutMs: -1 })).rejects.toThrow(RangeError);
     await expect(downloadFile(task, { url, destination: 'x', headers: { a: 1 } } as never)).rejects.toThrow(
       'Expected `options.headers["a"]` to be a string, got `1` (number)',
+    );
+    await expect(downloadFile(task, { url, destination: 'x', crossOriginHeaders: 'x-trace-id' } as never)).rejects.toThrow(
+      new TypeError('Expected `options.crossOriginHeaders` to be an array of header names, got `"x-trace-id"` (string)'),
+    );
+    await expect(downloadFile(task, { url, destination: 'x', crossOriginHeaders: ['ok', ''] })).rejects.toThrow(
+      new TypeError('Expected `options.crossOriginHeaders[1]` to be a header name (a non-empty string), got `""` (string)'),
     );
     await expect(downloadFile(task, { url, destination: 'x', retries: 3 } as never)).rejects.toThrow(
       /^Unknown option `options.retries`: expected one of `url`, `destination`/,

@@ -91,6 +91,86 @@ describe('batchWebSearch', () => {
     expect(line).toMatchObject({ query: 'rate limits', retryInMs: 1000 });
   });
 
+  it('gives up on a query answered 429 after 3 retries, and records the last status', async () => {
+    const { server, requests, endpoint } = await searchServer((q, _request, response) => {
+      if (q === 'busy') response.writeHead(429, { 'retry-after': '0' }).end('slow down');
+      else replyWith(response, q);
+    });
+    const task = handMadeContext();
+
+    const [busy, after] = await batchWebSearch(task, { queries: ['busy', 'after'], endpoint, delaySeconds: 0 });
+
+    expect(busy).toEqual({
+      query: 'busy',
+      ok: false,
+      results: [],
+      error: `GET ${server.base}/search?q=busy&format=json answered 429 Too Many Requests (gave up after 3 retries)`,
+    });
+    expect(after?.ok).toBe(true);
+    expect(requests.map((request) => request.q)).toEqual(['busy', 'busy', 'busy', 'busy', 'after']);
+    const retries = task.logged.filter((line) => line.msg?.includes('rate limited') === true);
+    expect(retries.map((line) => line.fields)).toEqual(Array(3).fill({ query: 'busy', status: 429, retryInMs: 0 }));
+  });
+
+  it('does not count a Retry-After wait against timeoutMs, and stops at once when cancelled during one', async () => {
+    let answered = 0;
+    const { requests, endpoint } = await searchServer((q, _request, response) => {
+      if (q === 'forever busy') response.writeHead(429, { 'retry-after': '60' }).end();
+      else if (answered++ === 0) response.writeHead(429, { 'retry-after': '1' }).end();
+      else replyWith(response, q);
+    });
+
+    // A 1 s wait, then an answer at once: well within a 300 ms limit per request.
+    const [entry] = await batchWebSearch(handMadeContext(), { queries: ['patience'], endpoint, timeoutMs: 300 });
+    expect(entry).toMatchObject({ query: 'patience', ok: true });
+    expect(requests).toHaveLength(2);
+
+    const controller = new AbortController();
+    const task = handMadeContext(controller.signal);
+    const timersBefore = pendingTimers();
+    const running = batchWebSearch(task, { queries: ['forever busy'], endpoint });
+    await task.logReached((line) => line.msg?.includes('retrying in 60000 ms') === true);
+    const reason = new Error('enough');
+    const abortedAt = performance.now();
+    controller.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('records a query that takes longer than timeoutMs as failed, even while bytes keep trickling in', async () => {
+    let trickled = 0;
+    const { server, endpoint } = await searchServer((q, _request, response) => {
+      if (q === 'silent') return; // never answers
+      if (q !== 'trickle') return replyWith(response, q);
+      // One byte every 40 ms, without end: a limit between chunks would never fire.
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => {
+        trickled++;
+        response.write(' ');
+      }, 40);
+      response.on('close', () => clearInterval(timer));
+    });
+    const task = handMadeContext();
+
+    const startedAt = performance.now();
+    const queries = ['trickle', 'silent', 'after'];
+    const entries = await batchWebSearch(task, { queries, endpoint, delaySeconds: 0, timeoutMs: 400 });
+
+    expect(performance.now() - startedAt).toBeLessThan(5000);
+    expect(trickled).toBeGreaterThanOrEqual(3);
+    const timedOut = (query: string): string =>
+      `GET ${server.base}/search?q=${query}&format=json timed out: no complete answer within 400 ms`;
+    expect(entries).toEqual([
+      { query: 'trickle', ok: false, results: [], error: timedOut('trickle') },
+      { query: 'silent', ok: false, results: [], error: timedOut('silent') },
+      expect.objectContaining({ query: 'after', ok: true }),
+    ]);
+    const warned = task.logged.filter((line) => line.level === 'warn').map((line) => (line.fields as { query: string }).query);
+    expect(warned).toEqual(['trickle', 'silent']);
+  });
+
   it("sends queries with spaces, '&', '#' and non-ASCII letters intact, spaced delaySeconds apart", async () => {
     const queries = ['node worker threads', 'salt & pepper', 'C# #hashtag', 'crème brûlée à Zürich', '東京 ラーメン', '100% a+b=c?/'];
     const { requests, endpoint } = await searchServer();
@@ -230,6 +310,12 @@ describe('batchWebSearch', () => {
     );
     await expect(batchWebSearch(task, { queries: ['ok'], endpoint, maxResults: 0 })).rejects.toThrow(
       new RangeError('Expected `options.maxResults` to be a positive integer, got `0` (number)'),
+    );
+    await expect(batchWebSearch(task, { queries: ['ok'], endpoint, timeoutMs: 0 })).rejects.toThrow(
+      new RangeError('Expected `options.timeoutMs` to be a finite number > 0, got `0` (number)'),
+    );
+    await expect(batchWebSearch(task, { queries: ['ok'], endpoint, timeoutMs: '5s' } as never)).rejects.toThrow(
+      new TypeError('Expected `options.timeoutMs` to be a finite number, got `"5s"` (string)'),
     );
     await expect(batchWebSearch(task, { queries: ['ok'], endpoint: 'http://127.0.0.1:9/search' })).rejects.toThrow(
       /^Expected `options.endpoint` to be an http\(s\) URL template with \{query\}/,

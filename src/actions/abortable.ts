@@ -74,14 +74,19 @@ export class LinkedAbort {
     this.#watchdog = setTimeout(() => this.#controller.abort(reason()), ms);
   }
 
+  /** Stops the watchdog, if there is one; `watch` starts it again. */
+  unwatch(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
   /** Restarts the watchdog's countdown, if there is one. */
   touch(): void {
     this.#watchdog?.refresh();
   }
 
   dispose(): void {
-    clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
+    this.unwatch();
     this.#parent.removeEventListener('abort', this.#onParentAbort);
   }
 }

@@ -2,13 +2,14 @@
  * batchWebSearch: runs a list of queries, one after another, against a SearXNG-style JSON
  * search endpoint, honouring rate limits.
  */
-import { request } from 'undici';
-import { HttpStatusError, MissingSearchEndpointError } from './errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received } from '../shared/validate.js';
+import { errors, interceptors, type RetryHandler } from 'undici';
+import { errorMessage } from '../shared/errors.js';
+import { HttpStatusError, HttpTimeoutError, MissingSearchEndpointError } from './errors.js';
+import { checkNonNegativeNumber, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
-import { sleepUntil } from './abortable.js';
-import { createRunAgent, describeFailure, headerValue, isSuccess, statusText, toRequestError } from './http.js';
-import { withDefaults } from './options.js';
+import { checkTimeoutMs, LinkedAbort, sleep, sleepUntil } from './abortable.js';
+import { createRunAgent, headerValue, isSuccess, statusText, toRequestError } from './http.js';
+import { getFollowingRedirects } from './redirects.js';
 import { parseHits, readText, type SearchHit } from './search-response.js';
 
 export type { SearchHit } from './search-response.js';
@@ -38,6 +39,15 @@ export interface BatchWebSearchOptions {
    * @example 5
    */
   maxResults?: number;
+  /**
+   * How long one query's request may take as a whole, from sending it to the end of the
+   * answer, redirects included, in milliseconds. A query that takes longer is recorded as
+   * failed, and the batch goes on. The waits before retrying a 429 answer do not count; each
+   * retry has the whole limit again.
+   * @default 30000
+   * @example 10_000
+   */
+  timeoutMs?: number;
 }
 
 /** How one query went. */
@@ -58,21 +68,21 @@ export type BatchWebSearchResult = SearchQueryResult[];
 /** The environment variable that gives the endpoint when `options.endpoint` is not set. */
 export const SEARCH_URL_VARIABLE = 'TASKLOOM_SEARCH_URL';
 
-const DEFAULT_OPTIONS = { delaySeconds: 1 } as const;
-const KNOWN_OPTIONS = ['queries', 'delaySeconds', 'endpoint', 'maxResults'] as const;
+const DEFAULT_OPTIONS = { delaySeconds: 1, timeoutMs: 30_000 } as const;
+const KNOWN_OPTIONS = ['queries', 'delaySeconds', 'endpoint', 'maxResults', 'timeoutMs'] as const;
 const PLACEHOLDER = '{query}';
-/** A query answered 429 is tried again at most this many times. */
-const MAX_RETRIES = 3;
-/** A Retry-After longer than this is cut to it. */
-const MAX_RETRY_AFTER_MS = 60_000;
-/** undici's limits on the wait for headers and between body chunks. */
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * undici's retry interceptor tries a query answered 429 again, up to 3 times, after its
+ * Retry-After, cut to 60 s.
+ */
+const RETRY_POLICY = { statusCodes: [429], maxRetries: 3, maxTimeout: 60_000 } as const satisfies RetryHandler.RetryOptions;
 const MAX_REDIRECTIONS = 5;
 
 /**
  * Runs each query against a search endpoint, `delaySeconds` apart. A 429 answer is retried
- * after its Retry-After (up to 3 times); any other failure of one query is recorded in its
- * entry and the batch goes on. Progress is the share of queries done.
+ * after its Retry-After (up to 3 times); any other failure of one query, a query that takes
+ * longer than `timeoutMs` included, is recorded in its entry and the batch goes on. Progress
+ * is the share of queries done.
  *
  * @example
  * // In a handler of your own:
@@ -82,18 +92,20 @@ const MAX_REDIRECTIONS = 5;
  * manager.createTask('Batch search', actions.batchWebSearch, { args: { queries: ['python asyncio'], endpoint } });
  */
 export async function batchWebSearch(task: TaskContext, options: BatchWebSearchOptions): Promise<BatchWebSearchResult> {
-  const merged = withDefaults(options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
+  const merged = withDefaults('options', options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
   const queries = checkQueries(merged.queries);
   checkNonNegativeNumber('options.delaySeconds', merged.delaySeconds);
   if (merged.maxResults !== undefined) checkPositiveInteger('options.maxResults', merged.maxResults);
+  checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
   const template = resolveEndpoint(merged.endpoint);
   task.signal.throwIfAborted();
 
-  const search = new Search(task, template, merged.delaySeconds * 1000, merged.maxResults);
+  const { delaySeconds, maxResults, timeoutMs } = merged;
+  const search = new Search(task, template, { delayMs: delaySeconds * 1000, maxResults, timeoutMs });
   const entries: SearchQueryResult[] = [];
   try {
     for (const [index, query] of queries.entries()) {
-      if (index > 0) await sleepUntil(performance.now() + merged.delaySeconds * 1000, task.signal);
+      if (index > 0) await sleepUntil(performance.now() + delaySeconds * 1000, task.signal);
       const entry = await search.run(query);
       entries.push(entry);
       task.progress = ((index + 1) / queries.length) * 100;
@@ -108,29 +120,61 @@ export async function batchWebSearch(task: TaskContext, options: BatchWebSearchO
   return entries;
 }
 
-/** The queries of one batch and the agent they share. */
+interface SearchSettings {
+  readonly delayMs: number;
+  readonly maxResults: number | undefined;
+  readonly timeoutMs: number;
+}
+
+/** The query whose request is in flight: its name, and the signal that limits it. */
+interface InFlight {
+  readonly query: string;
+  readonly link: LinkedAbort;
+  /** (Re)starts the `timeoutMs` watchdog of the query's request. */
+  readonly watch: () => void;
+}
+
+/** The queries of one batch and the agent they share, one query at a time. */
 class Search {
   readonly #task: TaskContext;
   readonly #template: string;
+  readonly #settings: SearchSettings;
+  /** The wait before a retry when a 429 answer has no usable Retry-After; it doubles each time. */
   readonly #fallbackRetryMs: number;
-  readonly #maxResults: number | undefined;
-  readonly #agent = createRunAgent({ maxRedirections: MAX_REDIRECTIONS, timeoutMs: REQUEST_TIMEOUT_MS });
+  readonly #agent = createRunAgent([
+    interceptors.retry({
+      ...RETRY_POLICY,
+      retry: (error, { state }, callback) => this.#retry(error, state.counter, callback),
+      // The last 429 answer comes back as a response, to be reported like any other status.
+      throwOnError: false,
+    }),
+  ]);
+  #inFlight: InFlight | undefined;
 
-  constructor(task: TaskContext, template: string, delayMs: number, maxResults: number | undefined) {
+  constructor(task: TaskContext, template: string, settings: SearchSettings) {
     this.#task = task;
     this.#template = template;
-    this.#fallbackRetryMs = Math.max(delayMs, 1000);
-    this.#maxResults = maxResults;
+    this.#settings = settings;
+    this.#fallbackRetryMs = Math.max(settings.delayMs, 1000);
   }
 
   async run(query: string): Promise<SearchQueryResult> {
     const url = fillTemplate(this.#template, query);
+    const { timeoutMs, maxResults } = this.#settings;
+    const link = new LinkedAbort(this.#task.signal);
+    const watch = (): void => link.watch(timeoutMs, () => new HttpTimeoutError(url, timeoutMs, 'no complete answer within'));
+    this.#inFlight = { query, link, watch };
     try {
-      const hits = await this.#fetch(url, query);
-      return { query, ok: true, results: this.#maxResults === undefined ? hits : hits.slice(0, this.#maxResults) };
+      watch();
+      const hits = await this.#fetch(url, link.signal);
+      return { query, ok: true, results: maxResults === undefined ? hits : hits.slice(0, maxResults) };
     } catch (error) {
-      if (this.#task.signal.aborted) throw this.#task.signal.reason;
-      return { query, ok: false, results: [], error: describeFailure(toRequestError(url, error)) };
+      if (link.isParentAborted) throw this.#task.signal.reason;
+      const failure = link.signal.aborted ? link.signal.reason : toRequestError(url, error);
+      return { query, ok: false, results: [], error: errorMessage(failure) };
+    } finally {
+      this.#inFlight = undefined;
+      link.dispose();
     }
   }
 
@@ -138,30 +182,52 @@ class Search {
     return this.#agent.destroy();
   }
 
-  async #fetch(url: string, query: string): Promise<SearchHit[]> {
-    const { signal } = this.#task;
-    for (let attempt = 0; ; attempt++) {
-      const response = await request(url, {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        signal,
-        dispatcher: this.#agent.dispatcher,
-      });
-      const status = response.statusCode;
-      if (status === 429 && attempt < MAX_RETRIES) {
-        await response.body.dump();
-        const waitMs = parseRetryAfter(headerValue(response.headers, 'retry-after')) ?? this.#fallbackRetryMs * 2 ** attempt;
-        this.#task.log.info({ query, status, retryInMs: waitMs }, `search for ${JSON.stringify(query)} was rate limited; retrying in ${waitMs} ms`);
-        await sleepUntil(performance.now() + waitMs, signal);
-        continue;
-      }
-      if (!isSuccess(status)) {
-        await response.body.dump();
-        const hint = status === 429 ? ` (gave up after ${MAX_RETRIES} retries)` : '';
-        throw new HttpStatusError(url, status, statusText(status, response.statusText), hint);
-      }
-      return parseHits(await readText(response.body));
+  async #fetch(url: string, signal: AbortSignal): Promise<SearchHit[]> {
+    const { response } = await getFollowingRedirects(new URL(url), {
+      dispatcher: this.#agent.dispatcher,
+      signal,
+      maxRedirections: MAX_REDIRECTIONS,
+      headers: { accept: 'application/json' },
+      crossOriginHeaders: new Set(['accept']),
+    });
+    const status = response.statusCode;
+    if (!isSuccess(status)) {
+      await response.body.dump();
+      const hint = status === 429 ? ` (gave up after ${RETRY_POLICY.maxRetries} retries)` : '';
+      throw new HttpStatusError(url, status, statusText(status, response.statusText), hint);
     }
+    return parseHits(await readText(response.body));
+  }
+
+  /**
+   * undici's retry interceptor asks this whether, and when, to try again: after the
+   * `counter`-th answer. Its own wait could not be cut short by a cancellation, so the wait is
+   * done here, on the query's signal; the query's watchdog stops meanwhile.
+   */
+  #retry(error: Error, counter: number, callback: RetryHandler.OnRetryCallback): void {
+    const inFlight = this.#inFlight;
+    const statuses: readonly number[] = RETRY_POLICY.statusCodes;
+    const isRateLimited = error instanceof errors.RequestRetryError && statuses.includes(error.statusCode);
+    if (inFlight === undefined || !isRateLimited || counter > RETRY_POLICY.maxRetries) {
+      callback(error);
+      return;
+    }
+    const retryAfter = parseRetryAfter(headerValue(error.headers ?? {}, 'retry-after'));
+    const waitMs = retryAfter ?? Math.min(this.#fallbackRetryMs * 2 ** (counter - 1), RETRY_POLICY.maxTimeout);
+    const { query, link, watch } = inFlight;
+    this.#task.log.info(
+      { query, status: error.statusCode, retryInMs: waitMs },
+      `search for ${JSON.stringify(query)} was rate limited; retrying in ${waitMs} ms`,
+    );
+    link.unwatch();
+    sleep(waitMs, link.signal).then(
+      () => {
+        watch();
+        callback(null);
+      },
+      // Aborted: the abort has already ended the request, so undici waits for no answer.
+      () => undefined,
+    );
   }
 }
 
@@ -207,5 +273,5 @@ function parseRetryAfter(value: string | undefined): number | undefined {
     if (Number.isNaN(date)) return undefined;
     ms = date - Date.now();
   }
-  return Math.min(Math.max(0, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
+  return Math.min(Math.max(0, Math.ceil(ms)), RETRY_POLICY.maxTimeout);
 }

@@ -3,12 +3,12 @@
  * progress, a SHA-256 digest, size limits and a stall timeout.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { TaskloomError } from '../shared/errors.js';
 import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, IncompleteBodyError } from './errors.js';
-import { checkNonEmptyString, checkPositiveInteger } from '../shared/validate.js';
+import { checkNonEmptyString, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
 import { checkTimeoutMs, LinkedAbort } from './abortable.js';
 import {
@@ -22,7 +22,7 @@ import {
   statusText,
   toRequestError,
 } from './http.js';
-import { withDefaults } from './options.js';
+import { getFollowingRedirects } from './redirects.js';
 
 export interface DownloadFileOptions {
   /**
@@ -45,12 +45,20 @@ export interface DownloadFileOptions {
    */
   chunkSize?: number;
   /**
-   * Extra request headers. They follow redirects, except that undici drops credentials
-   * (`authorization`, `cookie`) on a redirect to another origin.
+   * Extra request headers. They follow redirects within the URL's origin; once a redirect
+   * leads to another origin (scheme, host or port), none of them is sent any more, unless
+   * `crossOriginHeaders` names it.
    * @default {}
    * @example { authorization: 'Bearer <token>' }
    */
   headers?: Record<string, string>;
+  /**
+   * The names of `headers` (in any case) that are still sent after a redirect to another
+   * origin. Name only what that origin may see: a token for this origin would leak to it.
+   * @default [] (every header in `headers` stays with the URL's origin)
+   * @example ['user-agent', 'x-trace-id']
+   */
+  crossOriginHeaders?: readonly string[];
   /**
    * Fails the download when nothing arrives for this many milliseconds: neither the response
    * headers nor the next piece of the body. It limits a stall, not the whole download.
@@ -85,6 +93,7 @@ interface ResolvedDownloadOptions {
   readonly destination: string;
   readonly chunkSize: number;
   readonly headers: Record<string, string>;
+  readonly crossOriginHeaders: ReadonlySet<string>;
   readonly timeoutMs: number | undefined;
   readonly maxBytes: number | undefined;
 }
@@ -92,8 +101,8 @@ interface ResolvedDownloadOptions {
 /** How many redirects a download follows. */
 export const MAX_REDIRECTIONS = 5;
 
-const DEFAULT_OPTIONS = { chunkSize: 8192, headers: {} } as const;
-const KNOWN_OPTIONS = ['url', 'destination', 'chunkSize', 'headers', 'timeoutMs', 'maxBytes'] as const;
+const DEFAULT_OPTIONS = { chunkSize: 8192, headers: {}, crossOriginHeaders: [] } as const;
+const KNOWN_OPTIONS = ['url', 'destination', 'chunkSize', 'headers', 'crossOriginHeaders', 'timeoutMs', 'maxBytes'] as const;
 /** When the length is unknown, the bytes received are logged at most this often. */
 const UNKNOWN_LENGTH_LOG_MS = 1000;
 
@@ -101,7 +110,9 @@ const UNKNOWN_LENGTH_LOG_MS = 1000;
  * Downloads `options.url` to `options.destination`. The body streams to a temporary file
  * beside the destination, which is renamed into place once the whole body has arrived: the
  * destination never holds a partial file, and on failure or cancellation the temporary file
- * is removed. Follows up to 5 redirects; any other status outside 2xx fails the task.
+ * is removed, and a file that is replaced keeps its permissions. Follows up to 5 redirects,
+ * sending `headers` to other origins only as `crossOriginHeaders` allows; a redirect loop or
+ * any other status outside 2xx fails the task.
  *
  * @example
  * // In a handler of your own:
@@ -117,11 +128,12 @@ export async function downloadFile(task: TaskContext, options: DownloadFileOptio
 }
 
 function resolveOptions(options: DownloadFileOptions): ResolvedDownloadOptions {
-  const merged = withDefaults(options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
+  const merged = withDefaults('options', options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
   const url = checkHttpUrl('options.url', merged.url);
   checkNonEmptyString('options.destination', merged.destination);
   checkPositiveInteger('options.chunkSize', merged.chunkSize);
   checkHeaders('options.headers', merged.headers);
+  const crossOriginHeaders = checkHeaderNames('options.crossOriginHeaders', merged.crossOriginHeaders);
   if (merged.timeoutMs !== undefined) checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
   if (merged.maxBytes !== undefined) checkPositiveInteger('options.maxBytes', merged.maxBytes);
   return {
@@ -129,6 +141,7 @@ function resolveOptions(options: DownloadFileOptions): ResolvedDownloadOptions {
     destination: resolve(merged.destination),
     chunkSize: merged.chunkSize,
     headers: merged.headers,
+    crossOriginHeaders,
     timeoutMs: merged.timeoutMs,
     maxBytes: merged.maxBytes,
   };
@@ -154,30 +167,35 @@ class Download {
   }
 
   async run(): Promise<DownloadFileResult> {
-    const { url, destination, chunkSize, headers, timeoutMs } = this.#options;
+    const { url, destination, chunkSize, headers, crossOriginHeaders, timeoutMs } = this.#options;
     const startedAt = performance.now();
     const link = new LinkedAbort(this.#task.signal);
-    const agent = createRunAgent({ maxRedirections: MAX_REDIRECTIONS });
+    const agent = createRunAgent();
     let tempPath: string | undefined;
     let contentType: string | null = null;
     try {
       if (timeoutMs !== undefined) link.watch(timeoutMs, () => new HttpTimeoutError(this.#href, timeoutMs));
-      const response = await request(url, {
-        method: 'GET',
-        headers,
-        signal: link.signal,
+      const { response, redirects } = await getFollowingRedirects(url, {
         dispatcher: agent.dispatcher,
+        signal: link.signal,
+        maxRedirections: MAX_REDIRECTIONS,
+        headers,
+        crossOriginHeaders,
         highWaterMark: chunkSize,
       });
       link.touch();
-      this.#checkResponse(response);
+      this.#checkResponse(response, redirects);
       contentType = headerValue(response.headers, 'content-type') ?? null;
       this.#isWritingToDisk = true;
       await mkdir(dirname(destination), { recursive: true });
+      const mode = await modeOf(destination);
       tempPath = temporaryPathFor(destination);
-      const file = await open(tempPath, 'wx');
+      // Created with the old file's mode, so that its data is never more widely readable.
+      const file = await open(tempPath, 'wx', mode ?? 0o666);
       try {
         await this.#copy(response.body, file, link);
+        // The umask may have cleared some of the old mode's bits: set them exactly.
+        if (mode !== undefined) await file.chmod(mode);
       } finally {
         await file.close();
       }
@@ -208,10 +226,10 @@ class Download {
   }
 
   /** Fails on a status outside 2xx, or a content-length over maxBytes, before anything is written. */
-  #checkResponse({ statusCode: status, statusText: sent, headers, body }: Dispatcher.ResponseData): void {
+  #checkResponse({ statusCode: status, statusText: sent, headers, body }: Dispatcher.ResponseData, redirects: number): void {
     if (!isSuccess(status)) {
       discardBody(body);
-      const hint = status >= 300 && status < 400 ? ` (redirects are followed at most ${MAX_REDIRECTIONS} times)` : '';
+      const hint = redirects === MAX_REDIRECTIONS ? ` (redirects are followed at most ${MAX_REDIRECTIONS} times)` : '';
       throw new HttpStatusError(this.#href, status, statusText(status, sent), hint);
     }
     this.#expected = contentLength(headers);
@@ -274,6 +292,30 @@ class Download {
     }
     return toRequestError(this.#href, error);
   }
+}
+
+/** The permission bits of the file at `path`, or undefined when there is none. */
+async function modeOf(path: string): Promise<number | undefined> {
+  try {
+    const stats = await stat(path);
+    return stats.isFile() ? stats.mode & 0o777 : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Checks a list of header names, and gives them in lowercase. */
+function checkHeaderNames(name: string, value: unknown): ReadonlySet<string> {
+  if (!Array.isArray(value)) throw new TypeError(`Expected \`${name}\` to be an array of header names, ${received(value)}`);
+  return new Set(
+    (value as unknown[]).map((entry, index) => {
+      if (typeof entry !== 'string' || entry === '') {
+        throw new TypeError(`Expected \`${name}[${index}]\` to be a header name (a non-empty string), ${received(entry)}`);
+      }
+      return entry.toLowerCase();
+    }),
+  );
 }
 
 /** A hidden file beside the destination, so that the final rename stays on one file system. */

@@ -1,5 +1,5 @@
 /** The errors of the built-in actions' HTTP requests. */
-import { TaskloomError } from '../shared/errors.js';
+import { registerErrorClass, TaskloomError } from '../shared/errors.js';
 
 /** A built-in action's HTTP request got an answer outside the statuses it accepts. */
 export class HttpStatusError extends TaskloomError {
@@ -25,7 +25,7 @@ export class HttpRequestError extends TaskloomError {
   }
 }
 
-/** A built-in action's HTTP request went quiet for longer than its `timeoutMs`. */
+/** A built-in action's HTTP request went quiet, or took as a whole, longer than its `timeoutMs`. */
 export class HttpTimeoutError extends TaskloomError {
   readonly url: string;
   readonly timeoutMs: number;
@@ -35,6 +35,18 @@ export class HttpTimeoutError extends TaskloomError {
     this.name = 'HttpTimeoutError';
     this.url = url;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A built-in action's redirects led back to an address they had already visited. */
+export class RedirectLoopError extends TaskloomError {
+  readonly url: string;
+
+  constructor(url: string, from: string, to: string) {
+    const where = from === to ? `${from} redirects to itself` : `${from} redirects back to ${to}`;
+    super(`GET ${url}: redirect loop (${where})`, 'TASKLOOM_HTTP_REDIRECT_LOOP');
+    this.name = 'RedirectLoopError';
+    this.url = url;
   }
 }
 
@@ -79,6 +91,15 @@ export class MissingSearchEndpointError extends TaskloomError {
     this.name = 'MissingSearchEndpointError';
   }
 }
+
+// Revived as themselves on any thread, and recognised by code by another copy of the package.
+registerErrorClass('TASKLOOM_HTTP_STATUS', HttpStatusError);
+registerErrorClass('TASKLOOM_HTTP_REQUEST', HttpRequestError);
+registerErrorClass('TASKLOOM_HTTP_TIMEOUT', HttpTimeoutError);
+registerErrorClass('TASKLOOM_HTTP_REDIRECT_LOOP', RedirectLoopError);
+registerErrorClass('TASKLOOM_BODY_INCOMPLETE', IncompleteBodyError);
+registerErrorClass('TASKLOOM_BODY_TOO_LARGE', BodyTooLargeError);
+registerErrorClass('TASKLOOM_NO_SEARCH_ENDPOINT', MissingSearchEndpointError);
 
 /** The most telling text of a low-level error: its message, or its code when the message is empty. */
 function describeCause(cause: unknown): string {

@@ -1,10 +1,10 @@
 /**
- * HTTP plumbing shared by the built-in actions: URL checks, a private undici agent per
- * action run (destroyed when the run ends, so that no socket outlives it), header reading
+ * HTTP plumbing shared by the built-in actions: URL and header checks, a private undici agent
+ * per action run (destroyed when the run ends, so that no socket outlives it), header reading
  * and error wording.
  */
 import { STATUS_CODES } from 'node:http';
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { TaskloomError } from '../shared/errors.js';
 import { HttpRequestError } from './errors.js';
 import { received } from '../shared/validate.js';
@@ -46,19 +46,15 @@ export interface RunAgent {
   destroy(): Promise<void>;
 }
 
-export interface RunAgentOptions {
-  /** How many redirects to follow; 0 returns 3xx answers as they are. */
-  readonly maxRedirections: number;
-  /** undici's headers and body timeouts, in milliseconds. */
-  readonly timeoutMs?: number;
-}
-
-/** A private agent, so that destroying it at the end of a run closes exactly that run's sockets. */
-export function createRunAgent({ maxRedirections, timeoutMs }: RunAgentOptions): RunAgent {
-  const agent = new Agent(timeoutMs === undefined ? {} : { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const dispatcher = maxRedirections > 0 ? agent.compose(interceptors.redirect({ maxRedirections })) : agent;
+/**
+ * A private agent, so that destroying it at the end of a run closes exactly that run's sockets.
+ * `interceptors` are composed over it in order, the last outermost. Redirects are left to
+ * `getFollowingRedirects`, which knows whose headers may go where.
+ */
+export function createRunAgent(interceptors: readonly Dispatcher.DispatcherComposeInterceptor[] = []): RunAgent {
+  const agent = new Agent();
   return {
-    dispatcher,
+    dispatcher: interceptors.length === 0 ? agent : agent.compose([...interceptors]),
     destroy: () => agent.destroy().catch(() => undefined),
   };
 }
@@ -101,9 +97,4 @@ export function describeStatus(status: number, sent = ''): string {
 export function toRequestError(url: string, error: unknown): Error {
   if (error instanceof TaskloomError) return error;
   return new HttpRequestError(url, { cause: error });
-}
-
-/** The message to record for a failure that is recorded rather than thrown. */
-export function describeFailure(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -10,6 +10,7 @@ export {
   IncompleteBodyError,
   BodyTooLargeError,
   MissingSearchEndpointError,
+  RedirectLoopError,
 } from './errors.js';
 
 export type { DownloadFileOptions, DownloadFileResult } from './download-file.js';

@@ -3,11 +3,11 @@
  */
 import { request } from 'undici';
 import { HttpTimeoutError } from './errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received } from '../shared/validate.js';
+import { errorMessage } from '../shared/errors.js';
+import { checkNonNegativeNumber, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
 import { checkTimeoutMs, LinkedAbort, sleepUntil } from './abortable.js';
-import { checkHttpUrl, createRunAgent, describeFailure, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
-import { withDefaults } from './options.js';
+import { checkHttpUrl, createRunAgent, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
 
 export interface PeriodicHealthCheckOptions {
   /**
@@ -89,7 +89,7 @@ const KNOWN_OPTIONS = ['url', 'intervalSeconds', 'maxChecks', 'timeoutMs', 'expe
  * manager.createTask('Health check', actions.periodicHealthCheck, { args: { url: 'https://api.example.com/health', intervalSeconds: 30 } });
  */
 export async function periodicHealthCheck(task: TaskContext, options: PeriodicHealthCheckOptions): Promise<PeriodicHealthCheckResult> {
-  const merged = withDefaults(options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
+  const merged = withDefaults('options', options, KNOWN_OPTIONS, DEFAULT_OPTIONS);
   const url = checkHttpUrl('options.url', merged.url);
   checkNonNegativeNumber('options.intervalSeconds', merged.intervalSeconds);
   checkPositiveInteger('options.maxChecks', merged.maxChecks);
@@ -98,7 +98,7 @@ export async function periodicHealthCheck(task: TaskContext, options: PeriodicHe
   task.signal.throwIfAborted();
 
   const { intervalSeconds, maxChecks, timeoutMs } = merged;
-  const agent = createRunAgent({ maxRedirections: 0 });
+  const agent = createRunAgent();
   const results: HealthCheckRecord[] = [];
   let lastStart = -Infinity;
   try {
@@ -138,7 +138,7 @@ async function checkOnce(
   } catch (error) {
     if (link.isParentAborted) throw signal.reason;
     const failure = link.signal.aborted ? link.signal.reason : toRequestError(url.href, error);
-    return { at, ok: false, status: null, latencyMs: null, error: describeFailure(failure) };
+    return { at, ok: false, status: null, latencyMs: null, error: errorMessage(failure) };
   } finally {
     link.dispose();
   }

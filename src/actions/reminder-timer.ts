@@ -1,10 +1,9 @@
 /**
  * reminderTimer: counts down, with steady progress, then logs its message.
  */
-import { checkNonNegativeNumber, checkNonEmptyString } from '../shared/validate.js';
+import { checkNonNegativeNumber, checkNonEmptyString, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
 import { sleepUntil } from './abortable.js';
-import { withDefaults } from './options.js';
 
 export interface ReminderTimerOptions {
   /**
@@ -45,7 +44,7 @@ const MIN_STEPS = 20;
  * manager.createTask('Reminder', actions.reminderTimer, { args: { durationSeconds: 60, message: 'One minute is up!' } });
  */
 export async function reminderTimer(task: TaskContext, options: ReminderTimerOptions): Promise<ReminderTimerResult> {
-  const { durationSeconds, message } = withDefaults(options, KNOWN_OPTIONS, {});
+  const { durationSeconds, message } = withDefaults('options', options, KNOWN_OPTIONS, {});
   checkNonNegativeNumber('options.durationSeconds', durationSeconds);
   checkNonEmptyString('options.message', message);
   task.signal.throwIfAborted();

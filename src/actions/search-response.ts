@@ -2,6 +2,7 @@
  * Reading a search endpoint's answer: a bounded text read, then SearXNG-style JSON,
  * `{ results: [{ title, url, content }] }`, turned into hits.
  */
+import { errorMessage } from '../shared/errors.js';
 
 /** One search result. */
 export interface SearchHit {
@@ -35,8 +36,7 @@ export function parseHits(text: string): SearchHit[] {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`the answer is not valid JSON (${reason}): ${JSON.stringify(text.slice(0, 80))}`, { cause: error });
+    throw new Error(`the answer is not valid JSON (${errorMessage(error)}): ${JSON.stringify(text.slice(0, 80))}`, { cause: error });
   }
   const results = (data as { results?: unknown } | null)?.results;
   if (!Array.isArray(results)) throw new Error('the answer is JSON but has no `results` array');
