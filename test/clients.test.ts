@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { workerTask } from 'taskloom';
+import { CallerEndedError, UnknownTaskError, workerTask, type ManagerClient } from 'taskloom';
 import { createGate, waitGate } from './fixtures/gate.js';
 import { createManager, nextEvent, recordEvents } from './helpers.js';
 
@@ -110,5 +110,67 @@ describe('a worker thread of the application', () => {
     expect((await manager.waitFor(parent)).result).toBe(6);
     await started;
     expect(manager.listTasks().find((t) => t.name === 'child')!.parentId).toBe(parent);
+  });
+});
+
+describe('task.manager inside a main-thread handler', () => {
+  it('rejects with the real error classes, so that instanceof works', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1 });
+    const outcomes: unknown[] = [];
+    const id = manager.createTask('Main-thread caller', async (task) => {
+      const calls: (() => Promise<unknown>)[] = [
+        () => task.manager.waitFor('no-such-task'),
+        () => task.manager.createTask('', client('sumPart')),
+        () => task.manager.createTask('x', (() => 1) as never),
+        () => task.manager.updateProgress(task.id, 250),
+        () => task.manager.listTasks('done' as never),
+      ];
+      for (const call of calls) {
+        // Every call returns a promise, even for bad input.
+        const returned = (() => {
+          try {
+            return call();
+          } catch (error) {
+            return { threw: error };
+          }
+        })();
+        outcomes.push(await Promise.resolve(returned).then(() => 'resolved', (error: unknown) => error));
+      }
+    });
+    await manager.waitFor(id);
+    const [unknown, emptyName, fnHandler, badProgress, badState] = outcomes;
+    expect(unknown).toBeInstanceOf(UnknownTaskError);
+    expect(unknown).toMatchObject({ code: 'TASKLOOM_UNKNOWN_TASK' });
+    expect(emptyName).toBeInstanceOf(RangeError);
+    expect(fnHandler).toBeInstanceOf(TypeError);
+    expect(fnHandler).toMatchObject({ message: expect.stringMatching(/functions cannot cross threads/) as unknown });
+    expect(badProgress).toBeInstanceOf(RangeError);
+    expect(badState).toBeInstanceOf(RangeError);
+  });
+
+  it('refuses a wait that could never end with a DeadlockError', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1 });
+    let child: string | undefined;
+    const parent = manager.createTask('Waits for its child', async (task) => {
+      child = await task.manager.createTask('child', client('sumPart'), { args: { from: 0, to: 3 } });
+      return task.manager.waitFor(child);
+    });
+    const task = await manager.waitFor(parent);
+    expect(task).toMatchObject({ state: 'failed', failure: { name: 'DeadlockError', code: 'TASKLOOM_DEADLOCK' } });
+    expect(manager.getTask(child!)!.parentId).toBe(parent);
+    expect((await manager.waitFor(child!)).result).toBe(3);
+  });
+
+  it('rejects createTask with a CallerEndedError once the calling task has ended', async () => {
+    const manager = createManager({ autoStart: true });
+    let kept: ManagerClient | undefined;
+    const id = manager.createTask('Keeps its manager', (task) => {
+      kept = task.manager;
+    });
+    await manager.waitFor(id);
+    await expect(kept!.createTask('orphan', client('sumPart'), { args: { from: 0, to: 1 } })).rejects.toBeInstanceOf(CallerEndedError);
+    // Queries still work, and a wait after the end is an ordinary wait.
+    expect((await kept!.getTask(id))!.state).toBe('completed');
+    expect((await kept!.waitFor(id)).state).toBe('completed');
   });
 });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { QueueFullError, TaskTimeoutError, type Task } from 'taskloom';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { QueueFullError, TaskTimeoutError, workerTask, type Task, type TaskFailure } from 'taskloom';
 import { createGate, waitGate } from './fixtures/gate.js';
 import { createManager, fixture, nextEvent, recordEvents } from './helpers.js';
 
@@ -161,5 +161,60 @@ describe('maxPendingTasks and whenReady', () => {
     }
     await manager.onIdle();
     expect(manager.getStats()).toMatchObject({ total: 23, completed: 23 });
+  });
+});
+
+describe('failure', () => {
+  it("keeps a failed task's error with its class name and stack, beside the message", async () => {
+    const manager = createManager({ autoStart: true });
+    const task = await manager.waitFor(manager.createTask('Fails', fixture('throwsSubclass')));
+    expect(task).toMatchObject({ state: 'failed', error: 'QuotaError: quota exceeded' });
+    expect(task.failure).toMatchObject({ name: 'QuotaError', message: 'quota exceeded' });
+    expect(task.failure!.stack).toMatch(/QuotaError: quota exceeded\n\s+at throwsSubclass/);
+    expect(manager.getTask(task.id)!.failure).toEqual(task.failure);
+  });
+
+  it('gives a timeout its code', async () => {
+    const manager = createManager({ autoStart: true });
+    const task = await manager.waitFor(manager.createTask('Slow', fixture('sleeps'), { args: 10_000, timeoutMs: 20 }));
+    expect(task).toMatchObject({ state: 'failed', error: 'timed out after 20 ms' });
+    expect(task.failure).toMatchObject({ name: 'TimeoutError', code: 'TASKLOOM_TASK_TIMEOUT', message: 'timed out after 20 ms' });
+  });
+
+  it('says what happened when the worker died under the task', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1 });
+    const task = await manager.waitFor(manager.createTask('Exits', fixture('exits')));
+    expect(task.error).toBe('the worker thread exited with code 3 while running the task');
+    expect(task.failure).toMatchObject({
+      name: 'WorkerExitedError',
+      code: 'TASKLOOM_WORKER_EXITED',
+      message: 'the worker thread exited with code 3 while running the task',
+    });
+  });
+
+  it("keeps a main-thread handler's error, and a failed map batch's, with their class", async () => {
+    const manager = createManager({ autoStart: true });
+    const main = await manager.waitFor(
+      manager.createTask('Main', () => {
+        throw new RangeError('bad range');
+      }),
+    );
+    expect(main.failure).toMatchObject({ name: 'RangeError', message: 'bad range' });
+    const batch = manager.map(workerTask(new URL('./fixtures/map-tasks.ts', import.meta.url), 'failsOn13'), [12, 13, 14]);
+    await expect(batch.toArray()).rejects.toThrow(/item 1 failed/);
+    expect(manager.getTask(batch.id)!.failure).toMatchObject({ name: 'MapItemError', code: 'TASKLOOM_MAP_ITEM_FAILED' });
+  });
+
+  it('is undefined on a task that did not fail, retried or not', async () => {
+    const manager = createManager({ autoStart: true });
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const retried = await manager.waitFor(
+      manager.createTask('Flaky', fixture('failsUntil'), { args: { counter, failures: 1 }, retry: { attempts: 2 } }),
+    );
+    expect(retried).toMatchObject({ state: 'completed', errors: ['attempt 1 failed'], failure: undefined });
+    const pending = manager.createTask('Cancelled', fixture('echo'), { priority: -1 });
+    manager.cancelTask(pending);
+    expect(manager.getTask(pending)!.failure).toBeUndefined();
+    expectTypeOf<Task['failure']>().toEqualTypeOf<TaskFailure | undefined>();
   });
 });

@@ -5,10 +5,11 @@
  * `2 * concurrency` chunks are in flight or waiting to be taken at any time.
  */
 import { describeError, type ChunkArgs, type ChunkResult } from '../shared/messages.js';
-import { MapItemError, TaskCancelledError } from '../shared/errors.js';
+import { MapInputError, MapItemError, TaskCancelledError } from '../shared/errors.js';
 import { workerTask, type WorkerTask } from '../shared/handler.js';
 import { NO_RETRY } from './retry.js';
 import type { Scheduler } from './scheduler.js';
+import type { TaskTable } from './task-table.js';
 import type { FinalTaskState } from '../shared/task.js';
 import type { TaskRecord } from './task-record.js';
 
@@ -58,6 +59,7 @@ interface Chunk {
 
 export interface BatchSetup {
   readonly scheduler: Scheduler;
+  readonly table: TaskTable;
   readonly id: string;
   readonly name: string;
   readonly handler: WorkerTask;
@@ -178,8 +180,7 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
         this.#notify();
       }
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.#fail(new Error(`Reading the items of map() failed: ${reason}`, { cause: error }));
+      this.#fail(new MapInputError(error));
     } finally {
       this.#isReading = false;
     }
@@ -222,7 +223,7 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
     chunk.results = results;
     this.#itemsDone += chunk.size;
     if (this.#total !== undefined && this.#total > 0) {
-      this.#setup.scheduler.updateProgress(this.id, Math.min(100, (this.#itemsDone / this.#total) * 100));
+      this.#setup.table.updateProgress(this.id, Math.min(100, (this.#itemsDone / this.#total) * 100));
     }
     this.#notify();
   }
@@ -230,11 +231,11 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
   #fail(error: Error): void {
     if (this.#isFinished) return;
     this.#failure = error;
-    this.#finish('failed', undefined, error.message);
+    this.#finish('failed', undefined, error);
     for (const chunk of this.#chunks.values()) this.#setup.scheduler.cancelRecord(chunk.record, 'another item of its batch failed');
   }
 
-  #finish(state: 'completed' | 'failed', result?: unknown, error?: string): void {
+  #finish(state: 'completed' | 'failed', result?: unknown, error?: Error): void {
     if (this.#isFinished) return;
     this.#isFinished = true;
     this.#cleanUp();

@@ -8,31 +8,19 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { portEndpoint } from '../shared/port-endpoint.js';
 import { serializeError, type ManagerEndpointApi, type RemoteResult } from '../shared/messages.js';
-import type { Task, TaskStats } from '../shared/task.js';
-
-/** What the endpoint needs from the manager. `caller` is a dispatch number, as in ManagerEndpointApi. */
-export interface EndpointTarget {
-  createTask(caller: number | undefined, name: unknown, handler: unknown, options: unknown): string;
-  getTask(id: unknown): Task | undefined;
-  listTasks(state: unknown): Task[];
-  cancelTask(id: unknown): boolean;
-  setPriority(id: unknown, priority: unknown): boolean;
-  updateProgress(id: unknown, progress: unknown): boolean;
-  getStats(): TaskStats;
-  waitFor(caller: number | undefined, id: unknown): Promise<Task>;
-}
+import type { ManagerCalls } from './manager-calls.js';
 
 export class ManagerEndpoint implements ManagerEndpointApi {
-  readonly #target: EndpointTarget;
+  readonly #calls: ManagerCalls;
   readonly #ports = new Set<MessagePort>();
 
-  constructor(target: EndpointTarget) {
-    this.#target = target;
+  constructor(calls: ManagerCalls) {
+    this.#calls = calls;
   }
 
-  /** Serves this endpoint on `port`. `trustCaller` is false for application threads, which have no task. */
-  serve(port: MessagePort, trustCaller: boolean): void {
-    const api: ManagerEndpointApi = trustCaller ? this : withoutCaller(this);
+  /** Serves this endpoint on `port`. `isWorker` is false for application threads, which have no task. */
+  serve(port: MessagePort, isWorker: boolean): void {
+    const api: ManagerEndpointApi = isWorker ? this : withoutDispatch(this);
     Comlink.expose(api, portEndpoint(port));
     port.unref();
     port.once('close', () => this.#ports.delete(port));
@@ -51,37 +39,37 @@ export class ManagerEndpoint implements ManagerEndpointApi {
     this.#ports.clear();
   }
 
-  createTask(caller: number | undefined, name: unknown, handler: unknown, options: unknown): RemoteResult<string> {
-    return attempt(() => this.#target.createTask(caller, name, handler, options));
+  createTask(dispatch: number | undefined, name: unknown, handler: unknown, options: unknown): RemoteResult<string> {
+    return attempt(() => this.#calls.createTask(dispatch, name, handler, options));
   }
 
   getTask(id: unknown): RemoteResult<unknown> {
-    return attempt(() => this.#target.getTask(id));
+    return attempt(() => this.#calls.getTask(id));
   }
 
   listTasks(state: unknown): RemoteResult<unknown[]> {
-    return attempt(() => this.#target.listTasks(state));
+    return attempt(() => this.#calls.listTasks(state));
   }
 
   cancelTask(id: unknown): RemoteResult<boolean> {
-    return attempt(() => this.#target.cancelTask(id));
+    return attempt(() => this.#calls.cancelTask(id));
   }
 
   setPriority(id: unknown, priority: unknown): RemoteResult<boolean> {
-    return attempt(() => this.#target.setPriority(id, priority));
+    return attempt(() => this.#calls.setPriority(id, priority));
   }
 
   updateProgress(id: unknown, progress: unknown): RemoteResult<boolean> {
-    return attempt(() => this.#target.updateProgress(id, progress));
+    return attempt(() => this.#calls.updateProgress(id, progress));
   }
 
   getStats(): RemoteResult<unknown> {
-    return attempt(() => this.#target.getStats());
+    return attempt(() => this.#calls.getStats());
   }
 
-  async waitFor(caller: number | undefined, id: unknown): Promise<RemoteResult<unknown>> {
+  async waitFor(dispatch: number | undefined, id: unknown): Promise<RemoteResult<unknown>> {
     try {
-      return { ok: true, value: await this.#target.waitFor(caller, id) };
+      return { ok: true, value: await this.#calls.waitFor(dispatch, id) };
     } catch (error) {
       return { ok: false, error: serializeError(error) };
     }
@@ -96,16 +84,16 @@ function attempt<T>(call: () => T): RemoteResult<T> {
   }
 }
 
-/** An application thread has no task of its own: whatever caller it names is ignored. */
-function withoutCaller(endpoint: ManagerEndpoint): ManagerEndpointApi {
+/** An application thread has no task of its own: whatever dispatch number it names is ignored. */
+function withoutDispatch(endpoint: ManagerEndpoint): ManagerEndpointApi {
   return {
-    createTask: (_caller, name, handler, options) => endpoint.createTask(undefined, name, handler, options),
+    createTask: (_dispatch, name, handler, options) => endpoint.createTask(undefined, name, handler, options),
     getTask: (id) => endpoint.getTask(id),
     listTasks: (state) => endpoint.listTasks(state),
     cancelTask: (id) => endpoint.cancelTask(id),
     setPriority: (id, priority) => endpoint.setPriority(id, priority),
     updateProgress: (id, progress) => endpoint.updateProgress(id, progress),
     getStats: () => endpoint.getStats(),
-    waitFor: (_caller, id) => endpoint.waitFor(undefined, id),
+    waitFor: (_dispatch, id) => endpoint.waitFor(undefined, id),
   };
 }

@@ -37,10 +37,6 @@ export class SafeEmitter<Events extends EventMap<Events>> {
     return this.#listeners.has(event);
   }
 
-  listenerCount(event: keyof Events): number {
-    return this.#listeners.get(event)?.length ?? 0;
-  }
-
   emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
     const list = this.#listeners.get(event);
     if (list === undefined) return;

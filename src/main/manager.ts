@@ -1,19 +1,19 @@
 /**
- * TaskManager: the public face of taskloom. It checks every argument and delegates the work
- * to its scheduler.
+ * TaskManager: the public face of taskloom. It checks every argument, reads the task table for
+ * what callers ask about, and leaves dispatch to its scheduler.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { createManagerClient } from '../shared/client.js';
 import { ManagerEndpoint } from './endpoint.js';
 import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from '../shared/errors.js';
 import { MapRun, type MapOptions, type Settled } from './batch.js';
 import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from '../shared/handler.js';
 import { resolveLogger } from './logger.js';
+import { DirectClient, type ManagerCalls } from './manager-calls.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
 import { NO_RETRY, resolveRetry } from './retry.js';
 import { Scheduler } from './scheduler.js';
-import type { TaskEventName, TaskManagerEvents } from './task-table.js';
-import { TaskState, type CreateTaskOptions, type RetryOptions, type Task, type TaskStats } from '../shared/task.js';
+import { TaskTable, type TaskEventName, type TaskManagerEvents } from './task-table.js';
+import { TaskState, type CreateTaskOptions, type Task, type TaskStats } from '../shared/task.js';
 import {
   checkBoolean,
   checkFiniteNumber,
@@ -51,6 +51,7 @@ const STATES: readonly string[] = Object.values(TaskState);
  */
 export class TaskManager {
   readonly #scheduler: Scheduler;
+  readonly #table: TaskTable;
   readonly #handlers: HandlerChecker = new HandlerChecker();
   readonly #options: ResolvedOptions;
   readonly #endpoint: ManagerEndpoint;
@@ -58,28 +59,31 @@ export class TaskManager {
 
   constructor(options?: TaskManagerOptions) {
     const resolved = resolveOptions(options);
+    const logger = resolveLogger(resolved.logger);
     this.#options = resolved;
-    this.#endpoint = new ManagerEndpoint({
-      createTask: (caller, name, handler, createOptions) =>
-        this.#createTask(name as string, handler as Handler, createOptions as CreateTaskOptions | undefined, this.#callerId(caller)),
+    this.#table = new TaskTable(resolved.maxFinishedTasks, logger);
+    const calls: ManagerCalls = {
+      createTask: (dispatch, name, handler, createOptions) =>
+        this.#createTask(name as string, handler as Handler, createOptions as CreateTaskOptions | undefined, this.#parentOf(dispatch)),
       getTask: (id) => this.getTask(id as string),
       listTasks: (state) => this.listTasks(state as TaskState | undefined),
       cancelTask: (id) => this.cancelTask(id as string),
       setPriority: (id, priority) => this.setPriority(id as string, priority as number),
       updateProgress: (id, progress) => this.updateProgress(id as string, progress as number),
       getStats: () => this.getStats(),
-      waitFor: (caller, id) => this.#waitFor(caller, id),
-    });
+      waitFor: (dispatch, id) => this.#waitFor(dispatch, id),
+    };
+    this.#endpoint = new ManagerEndpoint(calls);
     this.#scheduler = new Scheduler({
+      table: this.#table,
       maxConcurrentTasks: resolved.maxConcurrentTasks,
       maxPendingTasks: resolved.maxPendingTasks,
       cancelGraceMs: resolved.cancelGraceMs,
-      maxFinishedTasks: resolved.maxFinishedTasks,
-      logger: resolveLogger(resolved.logger),
+      logger,
       workerPreload: resolved.workerPreload,
       resourceLimits: resolved.resourceLimits,
       onManagerPort: (port) => this.#endpoint.serve(port, true),
-      managerClient: (runKey) => createManagerClient(this.#endpoint, runKey),
+      managerClient: (dispatch) => new DirectClient(calls, dispatch),
     });
     if (resolved.autoStart) void this.runTasks();
   }
@@ -121,7 +125,7 @@ export class TaskManager {
   /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
   getTask(id: string): Task | undefined {
     checkId(id);
-    return this.#scheduler.get(id);
+    return this.#table.snapshot(id);
   }
 
   /**
@@ -133,7 +137,7 @@ export class TaskManager {
     if (state !== undefined && !STATES.includes(state)) {
       throw new RangeError(`Expected \`state\` to be one of ${STATES.map((s) => `'${s}'`).join(', ')}, ${received(state)}`);
     }
-    return this.#scheduler.list(state);
+    return this.#table.list(state);
   }
 
   /**
@@ -164,7 +168,7 @@ export class TaskManager {
   updateProgress(id: string, progress: number): boolean {
     checkId(id);
     checkProgress('progress', progress);
-    return this.#scheduler.updateProgress(id, progress);
+    return this.#table.updateProgress(id, progress);
   }
 
   /**
@@ -178,11 +182,11 @@ export class TaskManager {
     checkFunction('callback', callback);
     const listeners = CALLBACK_EVENTS.map((eventType) => {
       const listener = (task: Task): unknown => callback(task, eventType);
-      this.#scheduler.events.on(eventType, listener);
+      this.#table.events.on(eventType, listener);
       return [eventType, listener] as const;
     });
     return () => {
-      for (const [eventType, listener] of listeners) this.#scheduler.events.off(eventType, listener);
+      for (const [eventType, listener] of listeners) this.#table.events.off(eventType, listener);
     };
   }
 
@@ -190,19 +194,19 @@ export class TaskManager {
   on<E extends TaskEventName>(event: E, listener: (...args: TaskManagerEvents[E]) => unknown): this {
     checkEventName(event);
     checkFunction('listener', listener);
-    this.#scheduler.events.on(event, listener);
+    this.#table.events.on(event, listener);
     return this;
   }
 
   off<E extends TaskEventName>(event: E, listener: (...args: TaskManagerEvents[E]) => unknown): this {
     checkEventName(event);
-    this.#scheduler.events.off(event, listener);
+    this.#table.events.off(event, listener);
     return this;
   }
 
   /** Counts of every task created since construction, by state; `total` is their sum. */
   getStats(): TaskStats {
-    return this.#scheduler.stats();
+    return this.#table.stats();
   }
 
   /**
@@ -223,7 +227,7 @@ export class TaskManager {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#scheduler.waitFor(id) ?? Promise.reject(new UnknownTaskError(id));
+    return this.#table.waitFor(id) ?? Promise.reject(new UnknownTaskError(id));
   }
 
   /**
@@ -245,12 +249,12 @@ export class TaskManager {
    */
   removeTask(id: string): boolean {
     checkId(id);
-    return this.#scheduler.remove(id);
+    return this.#table.remove(id);
   }
 
   /** Forgets every finished task. Returns how many were forgotten. Stats are not affected. */
   clearFinished(): number {
-    return this.#scheduler.clearFinished();
+    return this.#table.clearFinished();
   }
 
   /**
@@ -287,7 +291,7 @@ export class TaskManager {
     let run: MapRun<unknown> | undefined;
     const spec = { name, handler, args: undefined, priority, timeoutMs: Infinity, retry: NO_RETRY, parentId: undefined };
     const id = this.#scheduler.createBatch(spec, () => run?.cancelChunks());
-    run = new MapRun({ scheduler: this.#scheduler, id, name, handler, items, concurrency, chunkSize, priority, settle, signal });
+    run = new MapRun({ scheduler: this.#scheduler, table: this.#table, id, name, handler, items, concurrency, chunkSize, priority, settle, signal });
     return run;
   }
 
@@ -303,16 +307,17 @@ export class TaskManager {
     return this.#endpoint.createClientPort();
   }
 
-  /** The id of the task whose live run has dispatch number `caller`, the parent of what it creates. */
-  #callerId(caller: number | undefined): string | undefined {
-    if (caller === undefined) return undefined;
-    const task = this.#scheduler.runningTask(caller);
+  /** The id of the task whose live run has dispatch number `dispatch`: the parent of the tasks it creates. */
+  #parentOf(dispatch: number | undefined): string | undefined {
+    if (dispatch === undefined) return undefined;
+    const task = this.#scheduler.runningTask(dispatch);
     if (task === undefined) throw new CallerEndedError();
     return task.id;
   }
 
-  #waitFor(caller: number | undefined, id: unknown): Promise<Task> {
-    const task = caller === undefined ? undefined : this.#scheduler.runningTask(caller);
+  /** waitFor from a handler: a wait that could never end is refused (see Scheduler.waitForFrom). */
+  #waitFor(dispatch: number | undefined, id: unknown): Promise<Task> {
+    const task = dispatch === undefined ? undefined : this.#scheduler.runningTask(dispatch);
     if (task === undefined || typeof id !== 'string') return this.waitFor(id as string);
     try {
       return this.#scheduler.waitForFrom(task, id) ?? Promise.reject(new UnknownTaskError(id));

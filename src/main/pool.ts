@@ -1,9 +1,9 @@
 /**
- * The adapter over Piscina. It starts the pool on first use, collects each worker's control
- * port from its handshake, and turns what Piscina reports into what the scheduler needs.
- * The scheduler only calls `run` when a slot is free, so Piscina's own queue stays empty.
+ * The adapter over Piscina. It starts the pool on first use, starts threads as work arrives (up
+ * to the limit, then keeps them warm), collects each worker's control port from its handshake,
+ * and turns what Piscina reports into what the runs need. The scheduler only calls `run` when a
+ * slot is free, so Piscina's own queue stays empty.
  */
-import { inspect } from 'node:util';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
@@ -26,7 +26,8 @@ export interface WorkerPoolOptions {
   readonly logLevel: number;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly preload: readonly string[];
-  readonly onProgress: (run: number, value: number) => void;
+  /** Progress a handler set, for the run with this dispatch number. */
+  readonly onProgress: (dispatch: number, value: number) => void;
   readonly onLog: (id: string, name: string, level: LogLevelName, msg: string | undefined, fields: Record<string, unknown> | undefined) => void;
   readonly onPoolError: (error: unknown) => void;
   /** A worker opened its channel to the manager. */
@@ -47,24 +48,24 @@ export class WorkerPool {
     this.#options = options;
   }
 
-  /** Runs a task on a worker. `kill.abort()` terminates the worker it runs on. */
-  run(request: TaskRequest, kill: RunKill): Promise<TaskOutcome> {
+  /** Runs a task on a worker. Firing the listener `kill` registers terminates that worker. */
+  run(request: TaskRequest, kill: KillSignal): Promise<TaskOutcome> {
     return (this.#piscina ?? this.#start()).run(request, { signal: kill }) as Promise<TaskOutcome>;
   }
 
   /**
-   * Asks the worker running `run` to abort its task's signal. Cheap: one message per worker.
-   * A worker still starting up has no port yet: it gets the message when its port arrives.
+   * Asks the worker running dispatch `dispatch` to abort its task's signal. Cheap: one message
+   * per worker. A worker still starting up has no port yet: it gets the message when its port arrives.
    */
-  abort(run: number, reason: SerializedError): void {
-    const message: ControlMessage = { type: 'abort', run, reason };
-    this.#aborts.set(run, message);
+  abort(dispatch: number, reason: SerializedError): void {
+    const message: ControlMessage = { type: 'abort', dispatch, reason };
+    this.#aborts.set(dispatch, message);
     for (const port of this.#ports.values()) port.postMessage(message);
   }
 
   /** The run has ended: its abort, if any, need not reach workers that start later. */
-  settled(run: number): void {
-    if (this.#aborts.size !== 0) this.#aborts.delete(run);
+  settled(dispatch: number): void {
+    if (this.#aborts.size !== 0) this.#aborts.delete(dispatch);
   }
 
   /** Terminates every worker. Safe to call more than once. */
@@ -86,7 +87,9 @@ export class WorkerPool {
     const workerData: WorkerStartData = { logLevel, preload };
     const piscina = new Piscina({
       filename: ENTRY.href,
-      minThreads: threads,
+      // Threads start as work arrives, up to the limit, and then stay: a pool that may run 200
+      // tasks at once but is given one starts one thread, not 200.
+      minThreads: 0,
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
@@ -113,7 +116,7 @@ export class WorkerPool {
     const { onProgress, onLog, onManagerPort } = this.#options;
     port.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') {
-        onProgress(message.run, message.value);
+        onProgress(message.dispatch, message.value);
       } else if (message.type === 'log') {
         onLog(message.id, message.name, message.level, message.msg, message.fields);
       } else {
@@ -128,52 +131,16 @@ export class WorkerPool {
 }
 
 /**
- * The hard cancel of one run: the cheapest object Piscina takes as a run's signal (it listens
- * with `once`), where an AbortController per task would cost more than the dispatch itself.
- * Aborting it makes Piscina terminate the run's worker and start another.
+ * What Piscina takes as a run's signal, in its cheapest form: it registers one listener with
+ * `once` and removes it with `off` or `removeListener`. Calling that listener makes Piscina
+ * terminate the run's worker and reject the run.
  */
-export class RunKill {
-  aborted = false;
-  #listener: (() => void) | undefined;
-
-  once(_event: 'abort', listener: () => void): void {
-    this.#listener = listener;
-  }
-
-  off(): void {
-    this.#listener = undefined;
-  }
-
-  removeListener(): void {
-    this.#listener = undefined;
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.();
-  }
+export interface KillSignal {
+  once(event: 'abort', listener: () => void): void;
+  off(event: 'abort', listener: () => void): void;
+  removeListener(event: 'abort', listener: () => void): void;
 }
 
 function isHandshake(message: unknown): message is PortHandshake {
   return typeof message === 'object' && message !== null && (message as PortHandshake).type === HANDSHAKE;
-}
-
-/**
- * Says what happened when a run's promise rejected: the worker died, ran out of memory, or
- * could not send its result back.
- */
-export function describeRunFailure(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `worker ran out of memory: ${message}`;
-  const exit = /worker exited with code: (-?\d+)/.exec(message);
-  if (exit !== null) return `the worker thread exited with code ${exit[1]} while running the task`;
-  if (error instanceof Error && error.name === 'DataCloneError') {
-    return `the task's arguments or result could not be cloned between threads: ${message}`;
-  }
-  if (error instanceof Error) return `the worker thread failed: ${message}`;
-  return `the worker thread crashed: ${inspect(error, { depth: 2, breakLength: Infinity })}`;
 }

@@ -25,10 +25,6 @@ export class PriorityQueue<T extends QueueEntry> {
     this.#siftUp(entry.heapIndex);
   }
 
-  peek(): T | undefined {
-    return this.#heap[0];
-  }
-
   pop(): T | undefined {
     const top = this.#heap[0];
     if (top !== undefined) this.remove(top);
@@ -64,11 +60,6 @@ export class PriorityQueue<T extends QueueEntry> {
     const entries = this.#heap.splice(0);
     for (const entry of entries) entry.heapIndex = -1;
     return entries;
-  }
-
-  /** Iterates the queued entries in no particular order. */
-  values(): IterableIterator<T> {
-    return this.#heap.values();
   }
 
   #isBefore(a: T, b: T): boolean {

@@ -1,18 +1,13 @@
 /**
  * The finished tasks a manager keeps, oldest first, with a bound: when one too many is added,
- * the oldest still kept is dropped. Tasks removed by hand are skipped when their turn comes.
+ * the oldest still kept is dropped. A Set keeps them in the order they were added, so the
+ * oldest is its first, and an item removed by hand leaves nothing behind.
  */
 
-export interface Retainable {
-  readonly id: string;
-}
-
-export class Retention<T extends Retainable> {
+export class Retention<T> {
   readonly #limit: number;
   readonly #onDrop: (item: T) => void;
-  readonly #kept = new Set<string>();
-  #queue: (T | undefined)[] = [];
-  #head = 0;
+  readonly #kept = new Set<T>();
 
   /** @param onDrop called for each item dropped because the limit was passed */
   constructor(limit: number, onDrop: (item: T) => void) {
@@ -20,36 +15,23 @@ export class Retention<T extends Retainable> {
     this.#onDrop = onDrop;
   }
 
-  get size(): number {
-    return this.#kept.size;
-  }
-
   add(item: T): void {
-    this.#queue.push(item);
-    this.#kept.add(item.id);
-    while (this.#kept.size > this.#limit) {
-      const oldest = this.#queue[this.#head];
-      this.#queue[this.#head++] = undefined;
-      if (oldest !== undefined && this.#kept.delete(oldest.id)) this.#onDrop(oldest);
-    }
-    // Compact now and then, so that the queue does not grow without bound.
-    if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#kept.add(item);
+    if (this.#kept.size <= this.#limit) return;
+    const oldest = this.#kept.values().next().value as T;
+    this.#kept.delete(oldest);
+    this.#onDrop(oldest);
   }
 
-  /** Forgets one item; its place in the queue is skipped later. */
-  delete(id: string): boolean {
-    return this.#kept.delete(id);
+  /** Forgets one item. */
+  delete(item: T): boolean {
+    return this.#kept.delete(item);
   }
 
-  /** Forgets everything; returns the ids that were kept. */
-  clear(): string[] {
-    const ids = [...this.#kept];
+  /** Forgets everything; returns what was kept. */
+  clear(): T[] {
+    const items = [...this.#kept];
     this.#kept.clear();
-    this.#queue = [];
-    this.#head = 0;
-    return ids;
+    return items;
   }
 }

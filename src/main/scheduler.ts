@@ -1,46 +1,54 @@
 /**
  * The scheduler: the internal engine behind TaskManager. It owns the priority queue of pending
- * tasks, the slots of the pool and every run, and decides each change of a task's state (which
- * the task table records and announces). Dispatch is driven by events: a task created (one microtask per
- * burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
+ * tasks and the runs that hold the slots, and decides each change of a task's state (which the
+ * task table records and announces). Dispatch is driven by events: a task created (one microtask
+ * per burst, so that a burst is dispatched in priority order) or a slot freed. It never polls.
+ *
+ * A task's path: `create` queues it; `#drain` pops it when a slot is free and `#start` gives it
+ * a run (runs/), which runs the handler; the run reports back once, to `#ended`, which completes
+ * the task, or fails it through `#failAttempt` (retry or FAILED). `cancelRecord` and a run's time
+ * limit stop a run through `run.abort`.
  */
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { describeError, serializeError, type TaskOutcome } from '../shared/messages.js';
-import { DeadlockError, TaskCancelledError, TaskTimeoutError } from '../shared/errors.js';
-import { Waiters, WaitTracker } from './waits.js';
-import { Launcher } from './launch.js';
 import type { ManagerClient } from '../shared/client.js';
+import { DeadlockError, TaskCancelledError, type TaskTimeoutError } from '../shared/errors.js';
+import { describeError, serializeError, type SerializedError, type TaskOutcome } from '../shared/messages.js';
+import { TaskState, type FinalTaskState, type Task } from '../shared/task.js';
 import { WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { retryDelay } from './retry.js';
-import { isLive, TaskTable } from './task-table.js';
-import { TaskState, type FinalTaskState, type Task, type TaskStats } from '../shared/task.js';
-import { newTaskId, TaskRecord, type InternalHooks, type RunState, type TaskSpec } from './task-record.js';
+import { MainThreadRun } from './runs/main-thread-run.js';
+import type { Run, RunHost } from './runs/run.js';
+import { WorkerRun } from './runs/worker-run.js';
+import { newTaskId, TaskRecord, type InternalHooks, type TaskSpec } from './task-record.js';
+import { isLive, type TaskTable } from './task-table.js';
+import { Waiters, WaitTracker } from './waits.js';
 
 export interface SchedulerOptions {
+  readonly table: TaskTable;
   readonly maxConcurrentTasks: number;
   readonly maxPendingTasks: number;
   readonly cancelGraceMs: number;
-  readonly maxFinishedTasks: number;
   readonly logger: Logger;
   readonly workerPreload: readonly string[];
   readonly resourceLimits: ResourceLimits | undefined;
   /** A worker opened its channel to the manager. */
   readonly onManagerPort: (port: MessagePort) => void;
   /** The `task.manager` of a main-thread handler, whose run has this dispatch number. */
-  readonly managerClient: (runKey: number) => ManagerClient;
+  readonly managerClient: (dispatch: number) => ManagerClient;
 }
+
+const MAX_DISPATCH = 0x7fffffff;
 
 export class Scheduler {
   readonly #table: TaskTable;
   readonly #options: SchedulerOptions;
-  readonly #logger: Logger;
   readonly #pool: WorkerPool;
-  readonly #launcher: Launcher;
+  readonly #host: RunHost;
   readonly #queue = new PriorityQueue<TaskRecord>();
   /** Runs that hold a slot, by dispatch number: running tasks, and stopped ones still winding down. */
-  readonly #inFlight = new Map<number, TaskRecord>();
+  readonly #inFlight = new Map<number, Run>();
   /** Pending tasks waiting out a retry delay, outside the queue. */
   readonly #delayed = new Set<TaskRecord>();
   /** Live `map` batches. */
@@ -49,7 +57,7 @@ export class Scheduler {
   readonly #idleWaiters = new Waiters();
   readonly #readyWaiters = new Waiters();
   #seq = 0;
-  #slotsInUse = 0;
+  #lastDispatch = 0;
   #isDispatching = false;
   #isDrainScheduled = false;
   #isStopping = false;
@@ -58,25 +66,29 @@ export class Scheduler {
   #stopped: Promise<void> | undefined;
 
   constructor(options: SchedulerOptions) {
+    const { table, logger } = options;
     this.#options = options;
-    this.#logger = options.logger;
-    this.#table = new TaskTable(options.maxFinishedTasks, options.logger);
+    this.#table = table;
     this.#waiting = new WaitTracker(options.maxConcurrentTasks);
     this.#pool = new WorkerPool({
       threads: options.maxConcurrentTasks,
-      logLevel: this.#logger.levelVal,
+      logLevel: logger.levelVal,
       resourceLimits: options.resourceLimits,
       preload: options.workerPreload,
-      onProgress: (run, value) => this.#onWorkerProgress(run, value),
-      onLog: (id, name, level, msg, fields) => this.#logger[level]({ ...fields, taskId: id, taskName: name }, msg),
-      onPoolError: (error) => this.#logger.debug({ err: error }, 'worker pool reported an error'),
+      onProgress: (dispatch, value) => this.#inFlight.get(dispatch)?.progress(value),
+      onLog: (id, name, level, msg, fields) => logger[level]({ ...fields, taskId: id, taskName: name }, msg),
+      onPoolError: (error) => logger.debug({ err: error }, 'worker pool reported an error'),
       onManagerPort: options.onManagerPort,
     });
-    this.#launcher = new Launcher(this.#pool, this.#logger, options.managerClient);
-  }
-
-  get events(): TaskTable['events'] {
-    return this.#table.events;
+    this.#host = {
+      pool: this.#pool,
+      table,
+      logger,
+      cancelGraceMs: options.cancelGraceMs,
+      managerClient: options.managerClient,
+      timedOut: (run, reason) => this.#timedOut(run, reason),
+      ended: (run, outcome) => this.#ended(run, outcome),
+    };
   }
 
   get isStopping(): boolean {
@@ -120,38 +132,20 @@ export class Scheduler {
     this.#afterPendingLeft();
   }
 
-  finishBatch(id: string, state: FinalTaskState, result?: unknown, error?: string): void {
+  /** Ends a `map` batch: its error, when it failed, is its message as the task's `error`. */
+  finishBatch(id: string, state: FinalTaskState, result?: unknown, error?: Error): void {
     const record = this.#table.get(id);
     if (record === undefined || !isLive(record)) return;
     this.#batches.delete(record);
     if (state === TaskState.COMPLETED) record.progress = 100;
-    this.#finalize(record, state, result, error);
+    this.#finalize(record, state, result, error?.message, error === undefined ? undefined : serializeError(error));
     this.#checkIdle();
-  }
-
-  get(id: string): Task | undefined {
-    return this.#table.get(id)?.snapshot();
-  }
-
-  list(state: TaskState | undefined): Task[] {
-    return this.#table.list(state);
-  }
-
-  stats(): TaskStats {
-    return this.#table.stats();
   }
 
   setPriority(id: string, priority: number): boolean {
     const record = this.#table.get(id);
-    if (record === undefined || record.state !== TaskState.PENDING) return false;
+    if (record?.state !== TaskState.PENDING) return false;
     this.#queue.reprioritize(record, priority);
-    return true;
-  }
-
-  updateProgress(id: string, value: number): boolean {
-    const record = this.#table.get(id);
-    if (record === undefined || !isLive(record)) return false;
-    this.#setProgress(record, value);
     return true;
   }
 
@@ -170,7 +164,7 @@ export class Scheduler {
     }
     if (batch !== undefined) this.#batches.delete(record);
     this.#finalize(record, TaskState.CANCELLED);
-    if (run !== undefined) this.#stopRun(record, run, new TaskCancelledError(record.id, why));
+    run?.abort(new TaskCancelledError(record.id, why));
     batch?.cancel();
     for (const child of children ?? []) this.cancelRecord(child, `its parent task ${record.id} was cancelled`);
     this.#afterPendingLeft();
@@ -178,10 +172,10 @@ export class Scheduler {
     return true;
   }
 
-  /** The task whose live run has this dispatch number: the caller of a manager call from a worker. */
-  runningTask(runKey: number): TaskRecord | undefined {
-    const record = this.#inFlight.get(runKey);
-    return record !== undefined && record.run?.key === runKey && record.state === TaskState.RUNNING ? record : undefined;
+  /** The task whose live run has this dispatch number: the caller of a manager call from a handler. */
+  runningTask(dispatch: number): TaskRecord | undefined {
+    const run = this.#inFlight.get(dispatch);
+    return run?.isLive === true ? run.record : undefined;
   }
 
   /**
@@ -190,24 +184,10 @@ export class Scheduler {
    */
   waitForFrom(caller: TaskRecord, id: string): Promise<Task> | undefined {
     const target = this.#table.get(id);
-    if (target === undefined || !isLive(target)) return this.waitFor(id);
+    if (target === undefined || !isLive(target)) return this.#table.waitFor(id);
     if (target === caller) throw new DeadlockError(`Task ${id} cannot wait for itself`);
     this.#waiting.enter(caller, id);
-    return this.waitFor(id)!.finally(() => this.#waiting.leave(caller));
-  }
-
-  /** Forgets a finished task. */
-  remove(id: string): boolean {
-    return this.#table.remove(id);
-  }
-
-  /** Forgets every finished task; returns how many. */
-  clearFinished(): number {
-    return this.#table.clearFinished();
-  }
-
-  waitFor(id: string): Promise<Task> | undefined {
-    return this.#table.waitFor(id);
+    return this.#table.waitForRecord(target).finally(() => this.#waiting.leave(caller));
   }
 
   onIdle(): Promise<void> {
@@ -241,7 +221,8 @@ export class Scheduler {
       this.#clearRetryTimer(record);
       this.#finalize(record, TaskState.CANCELLED);
     }
-    for (const record of [...this.#batches, ...this.#inFlight.values()]) this.cancelRecord(record, 'the manager was stopped');
+    const running = Array.from(this.#inFlight.values(), (run) => run.record);
+    for (const record of [...this.#batches, ...running]) this.cancelRecord(record, 'the manager was stopped');
     this.#afterPendingLeft();
     await this.onIdle();
     await this.#pool.destroy();
@@ -260,7 +241,7 @@ export class Scheduler {
   #drain(): void {
     if (!this.#isDispatching) return;
     let started = false;
-    while (!this.#isStopping && this.#slotsInUse < this.#options.maxConcurrentTasks) {
+    while (!this.#isStopping && this.#inFlight.size < this.#options.maxConcurrentTasks) {
       const record = this.#queue.pop();
       if (record === undefined) break;
       this.#start(record);
@@ -269,44 +250,52 @@ export class Scheduler {
     if (started) this.#afterPendingLeft();
   }
 
+  /** Gives the task a run of the kind its handler needs, with a dispatch number of its own, and starts it. */
   #start(record: TaskRecord): void {
-    const run = this.#launcher.newRun(record);
+    this.#lastDispatch = this.#lastDispatch === MAX_DISPATCH ? 1 : this.#lastDispatch + 1;
+    const run =
+      typeof record.handler === 'function'
+        ? new MainThreadRun(this.#host, record, this.#lastDispatch)
+        : new WorkerRun(this.#host, record, this.#lastDispatch);
     record.run = run;
-    this.#slotsInUse++;
-    this.#inFlight.set(run.key, record);
-    if (record.timeoutMs !== Infinity) {
-      run.timeoutTimer = setTimeout(() => this.#onTimeout(record, run), record.timeoutMs);
-    }
+    this.#inFlight.set(run.dispatch, run);
     this.#table.start(record);
     record.internal?.onStart();
-    this.#launcher.launch(
-      record,
-      run,
-      (value) => this.#setProgress(record, value),
-      (outcome, failure) => this.#settle(record, run, outcome, failure),
-    );
+    // A 'started' listener may have cancelled it already: the run then starts stopped.
+    run.start();
   }
 
-  /** A run has ended, one way or another: free its slot and, if it is still the task's live run, end the attempt. */
-  #settle(record: TaskRecord, run: RunState, outcome: TaskOutcome | undefined, failure?: string): void {
-    const isLiveRun = record.run === run && record.state === TaskState.RUNNING;
-    if (!this.#releaseSlot(record, run)) return;
-    if (isLiveRun) {
-      if (outcome?.progress !== undefined) record.progress = outcome.progress;
-      if (outcome?.ok === true) this.#finalize(record, TaskState.COMPLETED, outcome.value);
-      else this.#failAttempt(record, outcome === undefined ? (failure ?? 'the run ended without an outcome') : describeError(outcome.error), false);
+  /** A run has ended, one way or another: its slot is free and, if it was still live, its attempt ends. */
+  #ended(run: Run, outcome: TaskOutcome): void {
+    const { record } = run;
+    const wasLive = run.isLive;
+    this.#inFlight.delete(run.dispatch);
+    if (record.run === run) record.run = undefined;
+    this.#waiting.forget(record);
+    if (wasLive) {
+      if (outcome.progress !== undefined) record.progress = outcome.progress;
+      if (outcome.ok) this.#finalize(record, TaskState.COMPLETED, outcome.value);
+      else this.#failAttempt(record, outcome.error, false);
     }
     this.#drain();
     this.#checkIdle();
   }
 
+  /** A live run's time limit is over: the run was stopped, and the attempt fails. */
+  #timedOut(run: Run, reason: TaskTimeoutError): void {
+    this.#failAttempt(run.record, serializeError(reason), true);
+    this.#drain();
+    this.#checkIdle();
+  }
+
   /** An attempt failed: retry it if the policy allows, or end the task FAILED. */
-  #failAttempt(record: TaskRecord, message: string, isTimeout: boolean): void {
+  #failAttempt(record: TaskRecord, failure: SerializedError, isTimeout: boolean): void {
+    const message = describeError(failure);
     (record.errors ??= []).push(message);
     const { retry } = record;
     const mayRetry = record.attempts < retry.attempts && (!isTimeout || retry.retryOnTimeout) && !this.#isStopping;
     if (!mayRetry) {
-      this.#finalize(record, TaskState.FAILED, undefined, message);
+      this.#finalize(record, TaskState.FAILED, undefined, message, failure);
       return;
     }
     this.#table.requeue(record);
@@ -324,66 +313,9 @@ export class Scheduler {
     }, delay);
   }
 
-  #onTimeout(record: TaskRecord, run: RunState): void {
-    run.timeoutTimer = undefined;
-    if (record.run !== run || record.state !== TaskState.RUNNING) return;
-    const reason = new TaskTimeoutError(record.id, record.timeoutMs);
-    this.#stopRun(record, run, reason);
-    this.#failAttempt(record, reason.message, true);
-    this.#drain();
-    this.#checkIdle();
-  }
-
-  /** Aborts a run's signal, and forces it out of its slot if it has not settled after the grace period. */
-  #stopRun(record: TaskRecord, run: RunState, reason: Error): void {
-    run.stopReason = reason;
-    if (run.kill === undefined) run.controller?.abort(reason);
-    else this.#pool.abort(run.key, serializeError(reason));
-    run.graceTimer = setTimeout(() => this.#forceStop(record, run, reason), this.#options.cancelGraceMs);
-    run.graceTimer.unref();
-  }
-
-  /** Frees the slot a run holds. Returns false when it was already freed. */
-  #releaseSlot(record: TaskRecord, run: RunState): boolean {
-    if (!this.#inFlight.delete(run.key)) return false;
-    this.#pool.settled(run.key);
-    if (run.graceTimer !== undefined) clearTimeout(run.graceTimer);
-    if (run.timeoutTimer !== undefined) clearTimeout(run.timeoutTimer);
-    if (record.run === run) record.run = undefined;
+  #finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string, failure?: SerializedError): void {
     this.#waiting.forget(record);
-    this.#slotsInUse--;
-    return true;
-  }
-
-  /** The grace period of a stopped run is over and it still holds its slot. */
-  #forceStop(record: TaskRecord, run: RunState, reason: Error): void {
-    if (!this.#inFlight.has(run.key)) return;
-    if (run.kill !== undefined) {
-      // Terminates the worker; the run's promise then rejects and #settle frees the slot.
-      run.kill.abort();
-      return;
-    }
-    this.#logger.warn(
-      { taskId: record.id, taskName: record.name, graceMs: this.#options.cancelGraceMs },
-      'a main-thread handler did not stop within the grace period; its slot is freed',
-    );
-    this.#settle(record, run, undefined);
-  }
-
-  #setProgress(record: TaskRecord, value: number): void {
-    this.#table.setProgress(record, value);
-  }
-
-  #onWorkerProgress(runKey: number, value: number): void {
-    const record = this.#inFlight.get(runKey);
-    // A message that arrives after its run ended is dropped: the final value came with the outcome.
-    if (record === undefined || record.run?.key !== runKey || record.state !== TaskState.RUNNING) return;
-    this.#setProgress(record, value);
-  }
-
-  #finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string): void {
-    this.#waiting.forget(record);
-    this.#table.finalize(record, state, result, error);
+    this.#table.finalize(record, state, result, error, failure);
   }
 
   #clearRetryTimer(record: TaskRecord): void {
@@ -400,7 +332,7 @@ export class Scheduler {
 
   #isIdle(): boolean {
     const { pending, running } = this.#table.counts;
-    return pending === 0 && running === 0 && this.#slotsInUse === 0;
+    return pending === 0 && running === 0 && this.#inFlight.size === 0;
   }
 
   #checkIdle(): void {

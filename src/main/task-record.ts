@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Handler } from '../shared/handler.js';
 import type { QueueEntry } from './priority-queue.js';
 import type { RetryPolicy } from './retry.js';
-import type { RunKill } from './pool.js';
-import { TaskState, type FinalTaskState, type Task } from '../shared/task.js';
+import type { Run } from './runs/run.js';
+import { TaskState, type FinalTaskState, type Task, type TaskFailure } from '../shared/task.js';
 
 /**
  * A random UUID, flattened: randomUUID() returns a rope of 14 joined strings (about 450 bytes of
@@ -40,10 +40,11 @@ export class TaskRecord implements QueueEntry {
   progress = 0;
   result: unknown = undefined;
   error: string | undefined = undefined;
+  failure: TaskFailure | undefined = undefined;
   startedAt: number | undefined = undefined;
   completedAt: number | undefined = undefined;
-  /** Set while the task runs: the key of its messages and its cancel controls. */
-  run: RunState | undefined = undefined;
+  /** The task's current run, from its start until that run has ended and freed its slot. */
+  run: Run | undefined = undefined;
   /**
    * Set on the internal tasks that run the chunks of a `map`: they take slots like any task,
    * but are not listed, counted or announced; their batch hears how they end.
@@ -78,6 +79,7 @@ export class TaskRecord implements QueueEntry {
       progress: this.progress,
       result: this.result,
       error: this.error,
+      failure: this.failure,
       attempts: this.attempts,
       errors: Object.freeze(this.errors === undefined ? [] : [...this.errors]),
       parentId: this.parentId,
@@ -104,20 +106,4 @@ export interface TaskSpec {
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
   readonly parentId: string | undefined;
-}
-
-/** What a running task holds while it occupies a slot. */
-export interface RunState {
-  /** The dispatch number. */
-  readonly key: number;
-  /** Why the run was stopped (cancelled or timed out), once it was. */
-  stopReason: Error | undefined;
-  /** On the main thread, the controller of the handler's `task.signal`, made on first use. */
-  controller: AbortController | undefined;
-  /** On a worker, what terminates the run's worker: the hard cancel. */
-  readonly kill: RunKill | undefined;
-  /** The timer that forces a cancelled run to give up its slot. */
-  graceTimer: NodeJS.Timeout | undefined;
-  /** The timer of the task's `timeoutMs`. */
-  timeoutTimer: NodeJS.Timeout | undefined;
 }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { SafeEmitter } from './events.js';
 import { Retention } from './retention.js';
-import { TaskState, type FinalTaskState, type Task, type TaskStats } from '../shared/task.js';
+import { TaskState, type FinalTaskState, type Task, type TaskFailure, type TaskStats } from '../shared/task.js';
 import type { TaskRecord } from './task-record.js';
 
 /** The events a manager emits, each with a snapshot of the task. */
@@ -35,7 +35,7 @@ export class TaskTable {
 
   constructor(maxFinishedTasks: number, logger: Logger) {
     this.events = new SafeEmitter((error, event) => logger.error({ err: error, event }, 'a task event listener failed'));
-    this.#finished = new Retention(maxFinishedTasks, (record) => this.#records.delete(record.id));
+    this.#finished = new Retention<TaskRecord>(maxFinishedTasks, (record) => this.#records.delete(record.id));
   }
 
   get counts(): Readonly<TaskStats> {
@@ -46,9 +46,16 @@ export class TaskTable {
     return this.#records.get(id);
   }
 
+  /** A snapshot of the task, or undefined for an unknown id. */
+  snapshot(id: string): Task | undefined {
+    return this.#records.get(id)?.snapshot();
+  }
+
   /** A new pending task. Internal tasks (chunks of a map) are not added. */
   add(record: TaskRecord): void {
-    if (record.parentId !== undefined) (this.#records.get(record.parentId)!.children ??= []).push(record);
+    // A parent is running when it creates a child, so it is in the table.
+    const parent = record.parentId === undefined ? undefined : this.#records.get(record.parentId);
+    if (parent !== undefined) (parent.children ??= []).push(record);
     this.#records.set(record.id, record);
     this.#counts.total++;
     this.#counts.pending++;
@@ -72,15 +79,15 @@ export class TaskTable {
     const record = this.#records.get(id);
     if (record === undefined || isLive(record)) return false;
     this.#records.delete(id);
-    this.#finished.delete(id);
+    this.#finished.delete(record);
     return true;
   }
 
   /** Forgets every finished task; returns how many. */
   clearFinished(): number {
-    const ids = this.#finished.clear();
-    for (const id of ids) this.#records.delete(id);
-    return ids.length;
+    const records = this.#finished.clear();
+    for (const record of records) this.#records.delete(record.id);
+    return records.length;
   }
 
   /** Pending → running: a new attempt starts. */
@@ -109,8 +116,19 @@ export class TaskTable {
     this.emit(record, 'progress');
   }
 
-  /** The task's one final state: counted, announced, handed to its waiters, then retained. */
-  finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string): void {
+  /** Sets a pending or running task's progress; false for a finished or unknown one. */
+  updateProgress(id: string, value: number): boolean {
+    const record = this.#records.get(id);
+    if (record === undefined || !isLive(record)) return false;
+    this.setProgress(record, value);
+    return true;
+  }
+
+  /**
+   * The task's one final state: counted, announced, handed to its waiters, then retained. A
+   * failed task has its `error` message and the `failure` it was made from.
+   */
+  finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string, failure?: TaskFailure): void {
     if (record.internal !== undefined) {
       record.state = state;
       record.args = undefined;
@@ -123,6 +141,7 @@ export class TaskTable {
     record.completedAt = Date.now();
     record.result = result;
     record.error = error;
+    record.failure = failure;
     record.args = undefined;
     record.children = undefined;
     this.emit(record, state);
@@ -138,7 +157,11 @@ export class TaskTable {
   /** Resolves with the task's snapshot once it is final; undefined for an unknown id. */
   waitFor(id: string): Promise<Task> | undefined {
     const record = this.#records.get(id);
-    if (record === undefined) return undefined;
+    return record === undefined ? undefined : this.waitForRecord(record);
+  }
+
+  /** Resolves with the task's snapshot once it is final. */
+  waitForRecord(record: TaskRecord): Promise<Task> {
     if (!isLive(record)) return Promise.resolve(record.snapshot());
     return new Promise((resolve) => (record.waiters ??= []).push(resolve));
   }
