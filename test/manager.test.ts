@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ManagerStoppedError, TaskManager, TaskState, UnknownTaskError, type Task, type TaskStats } from 'taskloom';
+import { ManagerStoppedError, TaskManager, TaskState, UnknownTaskError, type Task, type TaskId, type TaskStats } from 'taskloom';
 import { createManager, fixture, REGISTER_TSX } from './helpers.js';
 
 describe('createTask, getTask and waitFor', () => {
@@ -166,7 +166,9 @@ describe('stop', () => {
 describe('public types', () => {
   it('narrows task state as a string union', () => {
     expectTypeOf<Task['state']>().toEqualTypeOf<'pending' | 'running' | 'completed' | 'failed' | 'cancelled'>();
-    expectTypeOf<TaskManager['createTask']>().returns.toEqualTypeOf<string>();
+    // An id is a string that also carries the result type for the compiler (see typed-tasks.test.ts).
+    expectTypeOf<TaskManager['createTask']>().returns.toEqualTypeOf<TaskId<unknown>>();
+    expectTypeOf<TaskId>().toExtend<string>();
     expectTypeOf<TaskManager['waitFor']>().returns.resolves.toEqualTypeOf<Task>();
     expect(Object.values(TaskState)).toEqual(['pending', 'running', 'completed', 'failed', 'cancelled']);
   });

@@ -13,7 +13,7 @@ import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOpt
 import { NO_RETRY, resolveRetry } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import { TaskTable, type TaskEventName, type TaskManagerEvents } from './task-table.js';
-import { TaskState, type CreateTaskOptions, type Task, type TaskStats } from '../shared/task.js';
+import { TaskState, type CreateTaskOptions, type Task, type TaskId, type TaskStats } from '../shared/task.js';
 import {
   checkBoolean,
   checkFiniteNumber,
@@ -106,7 +106,7 @@ export class TaskManager {
    * @example
    * const id = manager.createTask('Urgent', workerTask(tasksUrl, 'work'), { priority: 100, args: 42 });
    */
-  createTask<Args = unknown>(name: string, handler: Handler<Args>, options?: CreateTaskOptions<Args>): string {
+  createTask<Args, Result>(name: string, handler: Handler<Args, Result>, options?: CreateTaskOptions<NoInfer<Args>>): TaskId<Result> {
     return this.#createTask(name, handler as Handler, options, undefined);
   }
 
@@ -123,9 +123,9 @@ export class TaskManager {
   }
 
   /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
-  getTask(id: string): Task | undefined {
+  getTask<Result>(id: TaskId<Result>): Task<Result> | undefined {
     checkId(id);
-    return this.#table.snapshot(id);
+    return this.#table.snapshot(id) as Task<Result> | undefined;
   }
 
   /**
@@ -221,13 +221,13 @@ export class TaskManager {
    * Resolves with the task's snapshot once it is final, whether it completed, failed or was
    * cancelled. Rejects with UnknownTaskError for an id the manager does not know.
    */
-  waitFor(id: string): Promise<Task> {
+  waitFor<Result>(id: TaskId<Result>): Promise<Task<Result>> {
     try {
       checkId(id);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#table.waitFor(id) ?? Promise.reject(new UnknownTaskError(id));
+    return (this.#table.waitFor(id) as Promise<Task<Result>> | undefined) ?? Promise.reject(new UnknownTaskError(id));
   }
 
   /**
@@ -267,8 +267,16 @@ export class TaskManager {
    * @example
    * const squares = await manager.map(workerTask(tasksUrl, 'square'), [1, 2, 3], { chunkSize: 256 }).toArray();
    */
-  map<Item, Result = unknown>(handler: WorkerTask, items: Iterable<Item> | AsyncIterable<Item>, options: MapOptions & { settle: true }): MapRun<Settled<Result>>;
-  map<Item, Result = unknown>(handler: WorkerTask, items: Iterable<Item> | AsyncIterable<Item>, options?: MapOptions): MapRun<Result>;
+  map<Item, Result>(
+    handler: WorkerTask<Item, Result>,
+    items: Iterable<NoInfer<Item>> | AsyncIterable<NoInfer<Item>>,
+    options: MapOptions & { settle: true },
+  ): MapRun<Settled<Result>>;
+  map<Item, Result>(
+    handler: WorkerTask<Item, Result>,
+    items: Iterable<NoInfer<Item>> | AsyncIterable<NoInfer<Item>>,
+    options?: MapOptions,
+  ): MapRun<Result>;
   map(handler: WorkerTask, items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): MapRun<unknown> {
     if (this.#scheduler.isStopping) throw new ManagerStoppedError('map');
     if (!isWorkerTask(handler)) {

@@ -28,8 +28,12 @@ export interface WorkerTask<Args = unknown, Result = unknown> {
   readonly module: string;
   /** The name of the exported handler function. */
   readonly exportName: string;
-  /** Never set: it only carries `Args` and `Result` for the compiler. */
-  readonly [handlerTypes]?: { args(args: Args): void; readonly result: Result };
+  /**
+   * Never set: it only carries `Args` and `Result` for the compiler. Both are method
+   * parameters, so that a reference made without its module's type (whose types are unknown)
+   * can still be used where a typed one is expected, as in `map<number, number>(ref, items)`.
+   */
+  readonly [handlerTypes]?: { args(args: Args): void; result(result: Result): void };
 }
 
 /** Anything `createTask` accepts as a handler. */
