@@ -2,6 +2,7 @@
  * The live view's rendering, on fixed states: progress bars, counts by state, the elapsed
  * time and the estimate of the time left. The modules are the built ones, as the CLI runs them.
  */
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { estimateRemainingMs, renderView, type ViewState } from '../dist/cli/live-view.js';
 import { formatLogLine } from '../dist/cli/logging.js';
@@ -46,6 +47,24 @@ describe('renderView', () => {
     }
   });
 
+  it('aligns the bars by display width when names hold CJK characters and emoji', () => {
+    const wide: ViewState = {
+      ...state,
+      running: ['日本語のタスク', '🚀 launch', 'plain', '长'.repeat(30), 'mixed 漢字 ok'].map((name, i) => ({
+        name,
+        progress: i * 20,
+        elapsedMs: 1_000,
+      })),
+    };
+    for (const width of [30, 60, 81, 120]) {
+      const lines = renderView(wide, width).split('\n');
+      const taskLines = lines.slice(2, 7);
+      // Same-width percent and clock columns: aligned lines have the same display width.
+      expect(new Set(taskLines.map((line) => stringWidth(line))).size, taskLines.join('\n')).toBe(1);
+      for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(width);
+    }
+  });
+
   it('cuts long names and widens the bar to the width it is given', () => {
     const lines = renderView({ ...state, running: [{ name: 'n'.repeat(100), progress: 25, elapsedMs: 0 }] }, 100).split('\n');
     // The name gets 40% of 100 columns, cut with an ellipsis; the bar takes what is left.
@@ -64,9 +83,11 @@ describe('renderView', () => {
   });
 
   it('says how to exit at once after the first Ctrl-C', () => {
-    expect(renderView({ ...state, isInterrupted: true }, 120).split('\n').at(-1)).toBe(
-      'Interrupted: cancelling running tasks and saving results. Press Ctrl-C again to exit at once.',
-    );
+    expect(
+      renderView({ ...state, isInterrupted: true }, 120)
+        .split('\n')
+        .at(-1),
+    ).toBe('Interrupted: cancelling running tasks and saving results. Press Ctrl-C again to exit at once.');
   });
 
   it('shows no estimate before anything has progressed', () => {

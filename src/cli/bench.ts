@@ -35,7 +35,9 @@ export async function benchCommand(args: readonly string[]): Promise<number> {
   }
   const child = spawn(process.execPath, ['--import', 'tsx', runner, ...args], { cwd: ROOT, stdio: 'inherit' });
   // The terminal sends Ctrl-C to the runner too: let it decide, and report how it ended.
-  const ignore = (): void => {};
+  const ignore = (): void => {
+    // Nothing: the runner handles it.
+  };
   process.on('SIGINT', ignore);
   try {
     return await new Promise<number>((resolve, reject) => {

@@ -15,11 +15,16 @@ const STEPS = 100;
  * A SHA-256 hash chain: each link is the hash of the one before.
  * @returns The last link, in hex, and the pace.
  */
-export async function hashChain(task: TaskContext, args: { links: number; seed?: string }): Promise<{ digest: string; linksPerSecond: number }> {
+export async function hashChain(
+  task: TaskContext,
+  args: { links: number; seed?: string },
+): Promise<{ digest: string; linksPerSecond: number }> {
   const started = performance.now();
-  let digest = createHash('sha256').update(args.seed ?? task.name).digest();
+  let digest = createHash('sha256')
+    .update(args.seed ?? task.name)
+    .digest();
   const perStep = Math.ceil(args.links / STEPS);
-  for (let done = 0; done < args.links; ) {
+  for (let done = 0; done < args.links;) {
     task.signal.throwIfAborted();
     const end = Math.min(args.links, done + perStep);
     for (; done < end; done++) digest = createHash('sha256').update(digest).digest();

@@ -81,7 +81,13 @@ function demoJobs(): DemoJob[] {
       expected: 'completed',
     },
     { name: 'URGENT hash chain 1M links', handler: task('hashChain'), args: { links: 1_000_000 }, priority: URGENT, expected: 'completed' },
-    { name: 'URGENT primes below 200M', handler: task('primeSieve'), args: { limit: 200_000_000 }, priority: URGENT, expected: 'completed' },
+    {
+      name: 'URGENT primes below 200M',
+      handler: task('primeSieve'),
+      args: { limit: 200_000_000 },
+      priority: URGENT,
+      expected: 'completed',
+    },
     { name: 'URGENT hash chain 900k links', handler: task('hashChain'), args: { links: 900_000 }, priority: URGENT, expected: 'completed' },
   ];
 }
@@ -130,7 +136,9 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     return record.state === expected ? [] : [`"${record.name}" ended ${record.state}, but the demo expects ${expected ?? 'nothing'}`];
   });
   if (mode !== 'json') {
-    process.stdout.write(surprises.length === 0 ? 'Demo finished: every job ended as intended.\n' : `Demo went wrong:\n  ${surprises.join('\n  ')}\n`);
+    process.stdout.write(
+      surprises.length === 0 ? 'Demo finished: every job ended as intended.\n' : `Demo went wrong:\n  ${surprises.join('\n  ')}\n`,
+    );
   } else if (surprises.length > 0) {
     process.stderr.write(`taskloom demo: ${surprises.join('; ')}\n`);
   }

@@ -1,5 +1,5 @@
 /** The errors of the command line: a job file that cannot be run, and bad arguments. */
-import { TaskloomError } from '../shared/errors.js';
+import { registerErrorClass, TaskloomError } from '../shared/errors.js';
 
 /**
  * A job file that cannot be run. `problems` lists every problem found, each naming the file,
@@ -25,3 +25,7 @@ export class UsageError extends TaskloomError {
     this.name = 'UsageError';
   }
 }
+
+// Revived as themselves on any thread, and recognised by code by another copy of the package.
+registerErrorClass('TASKLOOM_INVALID_JOB_FILE', JobFileError);
+registerErrorClass('TASKLOOM_USAGE', UsageError);

@@ -1,4 +1,8 @@
-/** Small text helpers shared by the live view, the summary table and the log lines. */
+/**
+ * Small text helpers shared by the live view, the summary table and the log lines. Widths are
+ * counted in terminal columns, by string-width, so that CJK names and emoji line up.
+ */
+import stringWidth from 'string-width';
 
 /** A clock-style duration for the live view: `0:07`, `12:34`, `1:02:03`. */
 export function formatClock(ms: number): string {
@@ -18,16 +22,65 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(totalSeconds / 3600)}h ${String(Math.floor((totalSeconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** Cuts `text` to at most `width` characters, ending with an ellipsis when it was cut. */
-export function truncate(text: string, width: number): string {
-  if (width <= 0) return '';
-  if (text.length <= width) return text;
-  return width === 1 ? '…' : `${text.slice(0, width - 1).trimEnd()}…`;
+/** Printable ASCII: one column a character, no need to ask string-width. */
+const PLAIN = /^[\x20-\x7e]*$/;
+/** Short texts whose width was measured: a summary repeats its state marks on every row. */
+const measured = new Map<string, number>();
+const MAX_MEASURED = 1024;
+const MAX_MEASURED_LENGTH = 64;
+
+/** The columns `text` takes on a terminal: 2 for a CJK character or an emoji, 0 for a combining mark. */
+function displayWidth(text: string): number {
+  if (PLAIN.test(text)) return text.length;
+  let width = measured.get(text);
+  if (width !== undefined) return width;
+  width = stringWidth(text);
+  if (text.length <= MAX_MEASURED_LENGTH) {
+    if (measured.size >= MAX_MEASURED) measured.clear();
+    measured.set(text, width);
+  }
+  return width;
 }
 
-/** Pads or cuts `text` to exactly `width` characters. */
+/**
+ * The display width of the widest of `texts`, and at least `least`. A loop, not
+ * `Math.max(...texts)`: a run may have more jobs than a call can take arguments.
+ */
+export function widest(texts: Iterable<string>, least: number): number {
+  let width = least;
+  for (const text of texts) width = Math.max(width, displayWidth(text));
+  return width;
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Cuts `text` to at most `width` columns, ending with an ellipsis when it was cut. */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (PLAIN.test(text)) return text.length <= width ? text : cut(text, width - 1);
+  // No character takes more than two columns a UTF-16 unit, so this measures a bounded text.
+  if (text.length <= 2 * width && displayWidth(text) <= width) return text;
+  // Too wide: only the graphemes up to the width are read, however long the text.
+  let used = 0;
+  let end: number | undefined;
+  for (const { segment, index } of graphemes.segment(text)) {
+    used += stringWidth(segment);
+    // The cut falls before the first grapheme that leaves no column for the ellipsis.
+    if (used > width - 1) end ??= index;
+    if (used > width) return cut(text, end ?? index);
+  }
+  return text;
+}
+
+/** The first `length` UTF-16 units of `text` and an ellipsis, or the ellipsis alone. */
+function cut(text: string, length: number): string {
+  return length <= 0 ? '…' : `${text.slice(0, length).trimEnd()}…`;
+}
+
+/** Pads or cuts `text` to exactly `width` columns. */
 export function fit(text: string, width: number): string {
-  return truncate(text, width).padEnd(width);
+  const shown = truncate(text, width);
+  return shown + ' '.repeat(Math.max(0, width - displayWidth(shown)));
 }
 
 /** A task result on one line: strings as they are, anything else as compact JSON. */
@@ -35,10 +88,13 @@ export function describeValue(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value.replace(/\s+/g, ' ');
   try {
-    return JSON.stringify(value, jsonReplacer) ?? String(value);
+    // Undefined for a value JSON has no text for, whatever the declared type says.
+    const json = JSON.stringify(value, jsonReplacer) as string | undefined;
+    if (json !== undefined) return json;
   } catch {
-    return String(value);
+    // A circular value: JSON cannot hold it.
   }
+  return Object.prototype.toString.call(value);
 }
 
 /**

@@ -3,17 +3,20 @@
  * runs. Each problem names the file, the job (its index in a JSON array, its line in an NDJSON
  * file) and the field, and every problem in the file is reported at once.
  *
- * A job is `{ name, handler: { module, export } | action, args?, priority? }`; module paths
- * are relative to the job file.
+ * A job is `{ name, handler: { module, export } | action, args?, priority?, timeoutMs?, retry? }`;
+ * module paths are relative to the job file.
  */
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorMessage } from '../shared/errors.js';
 import { workerTask, type Handler } from '../shared/handler.js';
+import type { RetryOptions } from '../shared/task.js';
 import { received } from '../shared/validate.js';
 import { ACTION_NAMES, builtInAction, isActionName } from './actions.js';
 import { JobFileError } from './errors.js';
+import { checkRetry, checkTimeoutMs, type Report } from './job-options.js';
 
 /** A job that passed every check, ready for `createTask`. */
 export interface Job {
@@ -25,9 +28,13 @@ export interface Job {
   readonly handler: Handler;
   readonly args: unknown;
   readonly priority: number;
+  /** The task's time limit, as createTask's `timeoutMs`; absent for none. */
+  readonly timeoutMs?: number;
+  /** The task's retry policy, as createTask's `retry`; absent for none. */
+  readonly retry?: RetryOptions;
 }
 
-const JOB_FIELDS = ['name', 'handler', 'action', 'args', 'priority'];
+const JOB_FIELDS = ['name', 'handler', 'action', 'args', 'priority', 'timeoutMs', 'retry'];
 const HANDLER_FIELDS = ['module', 'export'];
 /** Enough to fix a file in one go without flooding the terminal. */
 const MAX_PROBLEMS_SHOWN = 20;
@@ -57,8 +64,9 @@ export async function loadJobFile(file: string): Promise<Job[]> {
     const job = checkJob(entry.value, { where, baseDir, index, line: entry.line, problems });
     if (job !== undefined) jobs.push(job);
   });
-  if (problems.length === 0 && entries.length === 0 && isNdjson) problems.push(`${file}: contains no jobs (expected one JSON job object per line)`);
-  if (problems.length === 0 && entries.length === 0 && !isNdjson) problems.push(`${file}: contains no jobs (the array is empty)`);
+  if (problems.length === 0 && entries.length === 0) {
+    problems.push(`${file}: contains no jobs (${isNdjson ? 'expected one JSON job object per line' : 'the array is empty'})`);
+  }
   if (problems.length > 0) throw new JobFileError(file, capProblems(problems));
   return jobs;
 }
@@ -124,6 +132,8 @@ function checkJob(value: unknown, context: CheckContext): Job | undefined {
   if (!('name' in value)) report('name', 'missing (expected a non-empty string)');
   else if (typeof name !== 'string' || name.trim() === '') report('name', `expected a non-empty string, ${received(name)}`);
   if (typeof priority !== 'number' || !Number.isFinite(priority)) report('priority', `expected a finite number, ${received(priority)}`);
+  const timeoutMs = checkTimeoutMs(value, report);
+  const retry = checkRetry(value, report);
   const handler = checkHandlerChoice(value, context, report);
   if (problems.length > before || handler === undefined) return undefined;
   return {
@@ -133,10 +143,10 @@ function checkJob(value: unknown, context: CheckContext): Job | undefined {
     handler,
     args,
     priority: priority as number,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(retry === undefined ? {} : { retry }),
   };
 }
-
-type Report = (field: string, detail: string) => void;
 
 function checkHandlerChoice(value: Record<string, unknown>, context: CheckContext, report: Report): Handler | undefined {
   const hasHandler = 'handler' in value;
@@ -239,10 +249,14 @@ interface SyntaxProblem {
   readonly reason: string;
 }
 
-/** Where JSON.parse gave up, as a line and column (from 1) of `text`, and why. */
+/**
+ * Where JSON.parse gave up, as a line and column (from 1) of `text`, and why. The reason
+ * loses JSON.parse's character offset ("in JSON at position 12", "after JSON at position
+ * 40 (line 3 column 1)"): the line and column say it better.
+ */
 function describeSyntaxError(error: unknown, text: string): SyntaxProblem {
-  const message = error instanceof Error ? error.message : String(error);
-  const reason = message.replace(/\s*in JSON at position \d+(\s*\(line \d+ column \d+\))?/, '').trim();
+  const message = errorMessage(error);
+  const reason = message.replace(/\s*(?:in JSON )?at position \d+(?:\s*\(line \d+ column \d+\))?/, '').trim();
   const position = /at position (\d+)/.exec(message);
   if (position === null) return { line: undefined, column: undefined, reason };
   const offset = Number(position[1]);
@@ -255,5 +269,5 @@ function describeFsError(error: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a directory';
   if (code === 'EACCES') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -8,7 +8,7 @@
 import { createLogUpdate } from 'log-update';
 import type { TaskManager } from '../main/manager.js';
 import type { Task, TaskStats } from '../shared/task.js';
-import { fit, formatClock, truncate } from './format.js';
+import { fit, formatClock, truncate, widest } from './format.js';
 
 /** A running task as the live view shows it. */
 export interface RunningTask {
@@ -52,7 +52,7 @@ export function estimateRemainingMs(state: ViewState): number | undefined {
 }
 
 /**
- * Renders the live view as lines of at most `width` characters.
+ * Renders the live view as lines of at most `width` columns (CJK characters and emoji take two).
  *
  * @param state What to show.
  * @param width The terminal's width in columns.
@@ -69,7 +69,8 @@ export function renderView(state: ViewState, width: number, maxTaskLines = MAX_T
     `${counts.running} running · ${counts.pending} pending · ${counts.completed} completed · ${counts.failed} failed · ${counts.cancelled} cancelled`,
   ];
   const shown = running.slice(0, Math.max(0, maxTaskLines));
-  const nameWidth = Math.min(Math.max(4, ...shown.map((task) => task.name.length)), Math.max(4, Math.floor(width * 0.4)));
+  const names = shown.map((task) => task.name);
+  const nameWidth = Math.min(widest(names, 4), Math.max(4, Math.floor(width * 0.4)));
   for (const task of shown) lines.push(renderTaskLine(task, nameWidth, width));
   if (running.length > shown.length) lines.push(`  … and ${running.length - shown.length} more running`);
   lines.push(
@@ -157,7 +158,11 @@ export class LiveView {
 
   #draw(): void {
     const now = Date.now();
-    const running = [...this.#running.values()].map((task) => ({ name: task.name, progress: task.progress, elapsedMs: now - task.startedAt }));
+    const running = [...this.#running.values()].map((task) => ({
+      name: task.name,
+      progress: task.progress,
+      elapsedMs: now - task.startedAt,
+    }));
     const state: ViewState = {
       title: this.#title,
       elapsedMs: now - this.#startedAt,

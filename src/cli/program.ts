@@ -36,7 +36,7 @@ export function createProgram(): Command {
     .option(
       '--preload <module>',
       'a module every worker imports before its first task, e.g. one that registers a TypeScript loader (repeatable)',
-      (module: string, previous: string[] = []) => [...previous, module],
+      (module: string, previous: string[] | undefined) => [...(previous ?? []), module],
     )
     .action(async (file: string, options: SharedOptions & { preload?: string[] }) => {
       process.exitCode = await runCommand(file, options);
@@ -67,7 +67,9 @@ function addSharedOptions(command: Command, defaultConcurrency: string): Command
     .option('-c, --concurrency <n>', `how many tasks run at once (default: ${defaultConcurrency})`, parsePositiveInteger)
     .option('-o, --out <file>', "write every task's final record to this JSON file (also after Ctrl-C)")
     .addOption(
-      new Option('-l, --log-level <level>', 'the least level of log lines shown (default: info; warn with --json)').choices(LOG_LEVEL_NAMES),
+      new Option('-l, --log-level <level>', 'the least level of log lines shown (default: info; warn with --json)').choices(
+        LOG_LEVEL_NAMES,
+      ),
     )
     .option('--json', 'print one JSON document with every task at the end, and no live view');
 }

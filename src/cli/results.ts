@@ -2,8 +2,9 @@
  * Results: the latest snapshot of every job's task, kept from the manager's events, and the
  * results document that `--out` and `--json` write.
  */
-import { writeFileSync, renameSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import type { TaskManager } from '../main/manager.js';
 import type { Task, TaskStats } from '../shared/task.js';
 import { jsonReplacer } from './format.js';
@@ -124,16 +125,52 @@ export function serializeResults(document: ResultsDocument): string {
   return `${JSON.stringify(document, jsonReplacer, 2)}\n`;
 }
 
-/** Writes the results file whole or not at all: to a temporary file, then renamed over `path`. */
+/**
+ * Writes the results file whole or not at all: to a temporary file next to it, then renamed
+ * over `path`. The temporary file has an unpredictable name and is created exclusively, so
+ * that a file or symlink planted in its place is never written through.
+ */
 export async function writeResults(path: string, document: ResultsDocument): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, serializeResults(document));
-  await rename(temporary, path);
+  const temporary = temporaryName(path);
+  try {
+    await writeFile(temporary, serializeResults(document), { flag: 'wx' });
+    await rename(temporary, path);
+  } catch (error) {
+    // The write's error is the one to report, not a failure to tidy up after it.
+    if (!isSomeoneElses(error)) await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** As writeResults, synchronously: for the second Ctrl-C, which exits at once. */
 export function writeResultsSync(path: string, document: ResultsDocument): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, serializeResults(document));
-  renameSync(temporary, path);
+  const temporary = temporaryName(path);
+  try {
+    writeFileSync(temporary, serializeResults(document), { flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    if (!isSomeoneElses(error)) removeQuietly(temporary);
+    throw error;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // As in writeResults: the write's error is the one to report.
+  }
+}
+
+/** `<path>.<random>.tmp`: in the same folder, so that the rename cannot cross file systems. */
+function temporaryName(path: string): string {
+  return `${path}.${randomBytes(8).toString('hex')}.tmp`;
+}
+
+/**
+ * The exclusive create failed because something is already at that name: it is not ours to
+ * remove. (Only the create can fail so: a rename over a file replaces it.)
+ */
+function isSomeoneElses(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'EEXIST';
 }

@@ -7,7 +7,8 @@
  */
 import type { LevelWithSilent, Logger } from 'pino';
 import { TaskManager } from '../main/manager.js';
-import type { Task } from '../shared/task.js';
+import { errorMessage } from '../shared/errors.js';
+import type { CreateTaskOptions, Task } from '../shared/task.js';
 import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { LiveView } from './live-view.js';
@@ -55,7 +56,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
 
   try {
     const tasks = jobs.map((job, index) => {
-      const id = manager.createTask(job.name, job.handler, { priority: job.priority, args: job.args });
+      const id = manager.createTask(job.name, job.handler, taskOptions(job));
       const task = manager.getTask(id) as Task;
       collector.add(index, task);
       return task;
@@ -83,7 +84,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
       try {
         writeResultsSync(options.out, collector.document(source, true));
       } catch (error) {
-        process.stderr.write(`taskloom: could not write the results file ${options.out}: ${describeError(error)}\n`);
+        process.stderr.write(`taskloom: could not write the results file ${options.out}: ${errorMessage(error)}\n`);
       }
     }
     process.stderr.write(`taskloom: ${received} again: exiting now\n`);
@@ -111,7 +112,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
       await writeResults(options.out, document);
     } catch (error) {
       writeError = error instanceof Error ? error : new Error(String(error));
-      process.stderr.write(`taskloom: could not write the results file ${options.out}: ${describeError(error)}\n`);
+      process.stderr.write(`taskloom: could not write the results file ${options.out}: ${errorMessage(error)}\n`);
     }
   }
   printOutcome(document, options, writeError);
@@ -135,11 +136,16 @@ function printOutcome(document: ResultsDocument, options: RunnerOptions, writeEr
     process.stdout.write(serializeResults(document));
     return;
   }
-  const width = process.stdout.isTTY ? (process.stdout.columns ?? 100) - 1 : 120;
+  // A terminal that reports no size (0 columns) gets the usual default.
+  const width = process.stdout.isTTY ? (process.stdout.columns || 100) - 1 : 120;
   process.stdout.write(`\n${renderSummary(document, width)}\n`);
   if (options.out !== undefined && writeError === undefined) process.stdout.write(`Results written to ${options.out}\n`);
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** createTask's options for a job: only those the job file sets, besides its priority and args. */
+function taskOptions(job: Job): CreateTaskOptions {
+  const options: CreateTaskOptions = { priority: job.priority, args: job.args };
+  if (job.timeoutMs !== undefined) options.timeoutMs = job.timeoutMs;
+  if (job.retry !== undefined) options.retry = job.retry;
+  return options;
 }

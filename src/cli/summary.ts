@@ -1,5 +1,5 @@
 /** The summary table printed at the end of a run: name, priority, state, duration, and result or error. */
-import { describeValue, fit, formatDuration, truncate } from './format.js';
+import { describeValue, fit, formatDuration, truncate, widest } from './format.js';
 import type { ResultRecord, ResultsDocument } from './results.js';
 
 const STATE_MARKS: Readonly<Record<ResultRecord['state'], string>> = {
@@ -14,8 +14,8 @@ const MIN_OUTCOME_WIDTH = 16;
 const GAP = '  ';
 
 /**
- * Renders the summary of a run as a table of at most `width` columns, followed by a line of
- * totals.
+ * Renders the summary of a run as a table of at most `width` columns (display columns: CJK
+ * characters and emoji take two), followed by a line of totals.
  */
 export function renderSummary(document: ResultsDocument, width: number): string {
   const rows = document.tasks.map((record) => ({
@@ -25,13 +25,23 @@ export function renderSummary(document: ResultsDocument, width: number): string 
     duration: record.durationMs === null ? '-' : formatDuration(record.durationMs),
     outcome: describeOutcome(record),
   }));
-  const nameWidth = Math.min(Math.max(4, ...rows.map((row) => row.name.length)), Math.max(12, Math.floor(width * 0.35)));
-  const priorityWidth = Math.max(8, ...rows.map((row) => row.priority.length));
-  const stateWidth = Math.max(5, ...rows.map((row) => row.state.length));
-  const durationWidth = Math.max(8, ...rows.map((row) => row.duration.length));
+  const column = (pick: (row: (typeof rows)[number]) => string, least: number): number => widest(rows.map(pick), least);
+  const nameWidth = Math.min(
+    column((row) => row.name, 4),
+    Math.max(12, Math.floor(width * 0.35)),
+  );
+  const priorityWidth = column((row) => row.priority, 8);
+  const stateWidth = column((row) => row.state, 5);
+  const durationWidth = column((row) => row.duration, 8);
   const outcomeWidth = Math.max(MIN_OUTCOME_WIDTH, width - (nameWidth + priorityWidth + stateWidth + durationWidth + GAP.length * 4));
   const line = (name: string, priority: string, state: string, duration: string, outcome: string): string =>
-    [fit(name, nameWidth), priority.padStart(priorityWidth), fit(state, stateWidth), duration.padStart(durationWidth), truncate(outcome, outcomeWidth)]
+    [
+      fit(name, nameWidth),
+      priority.padStart(priorityWidth),
+      fit(state, stateWidth),
+      duration.padStart(durationWidth),
+      truncate(outcome, outcomeWidth),
+    ]
       .join(GAP)
       .trimEnd();
   const rule = (columnWidth: number): string => '─'.repeat(columnWidth);
