@@ -13,14 +13,25 @@ export {
   DeadlockError,
   CallerEndedError,
   MapItemError,
+  MapInputError,
+  WorkerExitedError,
+  WorkerOutOfMemoryError,
+  WorkerFailedError,
+  DataCloneFailedError,
+  ModuleLoadError,
+  PreloadError,
+  HandlerNotFoundError,
+  NotCloneableError,
+  isTaskloomError,
 } from './shared/errors.js';
 export { MapRun } from './main/batch.js';
 
 export type { TaskManagerOptions } from './main/options.js';
 export type { MapOptions, Settled } from './main/batch.js';
 export type { TaskEventType, TaskEventCallback } from './main/manager.js';
-export type { Handler, TaskHandler, WorkerTask } from './shared/handler.js';
-export type { Task, TaskStats, FinalTaskState, CreateTaskOptions, RetryOptions } from './shared/task.js';
+export type { Handler, TaskHandler, WorkerTask, HandlerExports, HandlerArgs, HandlerResult } from './shared/handler.js';
+export type { Task, TaskFailure, TaskId, TaskStats, FinalTaskState, CreateTaskOptions, RetryOptions } from './shared/task.js';
 export type { TaskManagerEvents, TaskEventName } from './main/task-table.js';
 export type { TaskContext, TaskLogger } from './shared/context.js';
+export type { SerializedError } from './shared/messages.js';
 export type { ManagerClient, ConnectedManager } from './shared/client.js';

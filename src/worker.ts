@@ -14,9 +14,20 @@ export {
   DeadlockError,
   CallerEndedError,
   MapItemError,
+  MapInputError,
+  WorkerExitedError,
+  WorkerOutOfMemoryError,
+  WorkerFailedError,
+  DataCloneFailedError,
+  ModuleLoadError,
+  PreloadError,
+  HandlerNotFoundError,
+  NotCloneableError,
+  isTaskloomError,
 } from './shared/errors.js';
 
-export type { Handler, TaskHandler, WorkerTask } from './shared/handler.js';
+export type { Handler, TaskHandler, WorkerTask, HandlerExports, HandlerArgs, HandlerResult } from './shared/handler.js';
 export type { TaskContext, TaskLogger } from './shared/context.js';
+export type { SerializedError } from './shared/messages.js';
 export type { ManagerClient } from './shared/client.js';
-export type { Task, TaskStats, FinalTaskState, CreateTaskOptions, RetryOptions } from './shared/task.js';
+export type { Task, TaskFailure, TaskId, TaskStats, FinalTaskState, CreateTaskOptions, RetryOptions } from './shared/task.js';

@@ -14,6 +14,8 @@ interface Expected {
   readonly id: string;
   readonly state: 'completed' | 'failed' | 'cancelled';
   readonly error?: string | RegExp;
+  /** The `code` of the task's `failure`, when it is one of taskloom's. */
+  readonly code?: string;
 }
 
 interface Row {
@@ -26,16 +28,20 @@ interface Row {
   readonly run: (manager: TaskManager) => Promise<Expected[]>;
 }
 
-const worker = (exportName: string) => async (manager: TaskManager): Promise<Expected[]> => {
-  const id = manager.createTask(exportName, fixture(exportName));
-  await manager.waitFor(id);
-  return [{ id, state: 'failed' }];
-};
+const worker =
+  (exportName: string) =>
+  async (manager: TaskManager): Promise<Expected[]> => {
+    const id = manager.createTask(exportName, fixture(exportName));
+    await manager.waitFor(id);
+    return [{ id, state: 'failed' }];
+  };
 
-const failsWith = (exportName: string, error: string | RegExp) => async (manager: TaskManager): Promise<Expected[]> => {
-  const [row] = await worker(exportName)(manager);
-  return [{ ...row!, error }];
-};
+const failsWith =
+  (exportName: string, error: string | RegExp, code?: string) =>
+  async (manager: TaskManager): Promise<Expected[]> => {
+    const [row] = await worker(exportName)(manager);
+    return [{ ...row!, error, ...(code === undefined ? {} : { code }) }];
+  };
 
 const rows: Row[] = [
   { name: 'the handler throws a string', run: failsWith('throwsString', 'a non-Error value was thrown: "plain string"') },
@@ -44,17 +50,32 @@ const rows: Row[] = [
   { name: 'the handler rejects after a delay', run: failsWith('rejectsLater', 'rejected after a delay') },
   {
     name: 'the handler returns a function',
-    run: failsWith('returnsFunction', "TypeError: The handler's result cannot be cloned to the main thread: result is a function"),
+    run: failsWith(
+      'returnsFunction',
+      "TypeError: The handler's result cannot be cloned to the main thread: result is a function",
+      'TASKLOOM_NOT_CLONEABLE',
+    ),
   },
   {
     name: 'the handler returns a symbol',
-    run: failsWith('returnsSymbol', "TypeError: The handler's result cannot be cloned to the main thread: result is a symbol"),
+    run: failsWith(
+      'returnsSymbol',
+      "TypeError: The handler's result cannot be cloned to the main thread: result is a symbol",
+      'TASKLOOM_NOT_CLONEABLE',
+    ),
   },
   {
     name: 'the handler returns a symbol deep inside its result',
-    run: failsWith('returnsNestedSymbol', "TypeError: The handler's result cannot be cloned to the main thread: result.deep.value is a symbol"),
+    run: failsWith(
+      'returnsNestedSymbol',
+      "TypeError: The handler's result cannot be cloned to the main thread: result.deep.value is a symbol",
+      'TASKLOOM_NOT_CLONEABLE',
+    ),
   },
-  { name: 'the handler calls process.exit(3)', run: failsWith('exits', 'the worker thread exited with code 3 while running the task') },
+  {
+    name: 'the handler calls process.exit(3)',
+    run: failsWith('exits', 'the worker thread exited with code 3 while running the task', 'TASKLOOM_WORKER_EXITED'),
+  },
   {
     name: 'the handler throws from a timer after it returned',
     logs: [/the task threw an uncaught exception after it had ended/, /thrown by a timer after the task returned/],
@@ -66,10 +87,16 @@ const rows: Row[] = [
       expect((await manager.waitFor(id)).result).toBe('returned');
       const next = manager.createTask('yields', fixture('sleeps'), { args: 5 });
       expect((await manager.waitFor(next)).state).toBe('completed');
-      return [{ id, state: 'completed' }, { id: next, state: 'completed' }];
+      return [
+        { id, state: 'completed' },
+        { id: next, state: 'completed' },
+      ];
     },
   },
-  { name: 'the handler throws from a callback while it runs', run: failsWith('throwsInCallback', 'thrown by a callback of the running task') },
+  {
+    name: 'the handler throws from a callback while it runs',
+    run: failsWith('throwsInCallback', 'thrown by a callback of the running task'),
+  },
   {
     name: 'an endless synchronous loop is cancelled',
     options: { cancelGraceMs: 20 },
@@ -88,22 +115,35 @@ const rows: Row[] = [
     run: async (manager) => {
       const id = manager.createTask('spin', fixture('spin'), { args: { started: createGate() }, timeoutMs: 40 });
       await manager.waitFor(id);
-      return [{ id, state: 'failed', error: 'timed out after 40 ms' }];
+      return [{ id, state: 'failed', error: 'timed out after 40 ms', code: 'TASKLOOM_TASK_TIMEOUT' }];
     },
   },
   {
     name: 'the handler allocates until it runs out of memory under resourceLimits',
     options: { resourceLimits: { maxOldGenerationSizeMb: 32 } },
-    run: failsWith('allocates', /^worker ran out of memory/),
+    run: failsWith('allocates', /^worker ran out of memory/, 'TASKLOOM_WORKER_OUT_OF_MEMORY'),
   },
-  { name: 'the module lacks the named export', run: failsWith('missingExport', /has no function export named `missingExport` \(found no such export\)/) },
-  { name: 'the export is not a function', run: failsWith('notAFunction', /has no function export named `notAFunction` \(found a number\)/) },
+  {
+    name: 'the module lacks the named export',
+    run: failsWith('missingExport', /has no function export named `missingExport` \(found no such export\)/, 'TASKLOOM_HANDLER_NOT_FOUND'),
+  },
+  {
+    name: 'the export is not a function',
+    run: failsWith('notAFunction', /has no function export named `notAFunction` \(found a number\)/, 'TASKLOOM_HANDLER_NOT_FOUND'),
+  },
   {
     name: 'the module throws when imported',
     run: async (manager) => {
       const id = manager.createTask('bad module', workerTask(new URL('./fixtures/throws-on-import.ts', import.meta.url)));
       await manager.waitFor(id);
-      return [{ id, state: 'failed', error: /Could not load worker module .*throws-on-import\.ts: this module fails when imported/ }];
+      return [
+        {
+          id,
+          state: 'failed',
+          error: /Could not load worker module .*throws-on-import\.ts: this module fails when imported/,
+          code: 'TASKLOOM_MODULE_LOAD_FAILED',
+        },
+      ];
     },
   },
   {
@@ -111,7 +151,7 @@ const rows: Row[] = [
     run: async (manager) => {
       const id = manager.createTask('bad args', fixture('echo'), { args: { callback: () => 1 } });
       await manager.waitFor(id);
-      return [{ id, state: 'failed', error: /could not be cloned between threads/ }];
+      return [{ id, state: 'failed', error: /could not be cloned between threads/, code: 'TASKLOOM_DATA_CLONE_FAILED' }];
     },
   },
   {
@@ -128,7 +168,7 @@ const rows: Row[] = [
     name: 'a worker preload fails',
     recovers: false,
     options: { workerPreload: [REGISTER_TSX, new URL('./fixtures/throws-on-import.ts', import.meta.url)] },
-    run: failsWith('echo', /Worker preload .*throws-on-import\.ts failed: this module fails when imported/),
+    run: failsWith('echo', /Worker preload .*throws-on-import\.ts failed: this module fails when imported/, 'TASKLOOM_PRELOAD_FAILED'),
   },
   {
     name: 'an event callback throws',
@@ -168,7 +208,10 @@ const rows: Row[] = [
       const done = manager.createTask('done', fixture('echo'), { args: 'x' });
       await manager.waitFor(done);
       expect(manager.cancelTask(done)).toBe(false);
-      return [{ id: early, state: 'cancelled' }, { id: done, state: 'completed' }];
+      return [
+        { id: early, state: 'cancelled' },
+        { id: done, state: 'completed' },
+      ];
     },
   },
   {
@@ -225,8 +268,9 @@ describe('fault matrix', () => {
       );
       const manager = createManager({ autoStart: true, maxConcurrentTasks: 2, logger, ...row.options });
       const expectations = await row.run(manager);
-      for (const { id, state, error } of expectations) {
+      for (const { id, state, error, code } of expectations) {
         const task = manager.getTask(id);
+        if (code !== undefined) expect(task?.failure?.code, `failure code of ${task?.name}`).toBe(code);
         expect(task?.state, `state of ${task?.name}`).toBe(state);
         if (typeof error === 'string') expect(task?.error).toBe(error);
         else if (error instanceof RegExp) expect(task?.error).toMatch(error);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MapItemError, workerTask, type Settled } from 'taskloom';
-import { createManager, recordEvents } from './helpers.js';
+import { createManager, fixture, recordEvents } from './helpers.js';
 
 const MAP_TASKS = new URL('./fixtures/map-tasks.ts', import.meta.url);
 const item = (exportName: string) => workerTask(MAP_TASKS, exportName);
@@ -45,6 +45,7 @@ describe('manager.map', () => {
   it('reads an endless input only as fast as results are taken', async () => {
     const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
     let read = 0;
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async input that is never slow
     async function* endless(): AsyncGenerator<number> {
       for (;;) yield read++;
     }
@@ -81,11 +82,30 @@ describe('manager.map', () => {
 
   it('yields every outcome with settle: true', async () => {
     const manager = createManager({ autoStart: true });
-    const outcomes: Settled<number>[] = await manager.map<number, number>(item('failsOn13'), range(16), { chunkSize: 5, settle: true }).toArray();
+    const outcomes: Settled<number>[] = await manager
+      .map<number, number>(item('failsOn13'), range(16), { chunkSize: 5, settle: true })
+      .toArray();
     expect(outcomes).toHaveLength(16);
     expect(outcomes[13]).toEqual({ ok: false, error: 'RangeError: unlucky 13' });
-    expect(outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.value : -1))).toEqual(range(16).filter((n) => n !== 13));
+    expect(outcomes.filter((o) => o.ok).map((o) => o.value)).toEqual(range(16).filter((n) => n !== 13));
     expect(manager.getTask(manager.listTasks()[0]!.id)!.state).toBe('completed');
+  });
+
+  it('fails the item whose result cannot be cloned, naming what cannot be', async () => {
+    const manager = createManager({ autoStart: true });
+    const cannot = "TypeError: The handler's result cannot be cloned to the main thread: result.save is a function";
+    const error: unknown = await manager
+      .map(fixture('methodOn5'), range(8), { chunkSize: 4 })
+      .toArray()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(MapItemError);
+    expect(error).toMatchObject({ index: 5, message: `item 5 failed: ${cannot}` });
+    const outcomes = await manager.map(fixture('methodOn5'), range(8), { chunkSize: 4, settle: true }).toArray();
+    expect(outcomes[5]).toEqual({ ok: false, error: cannot });
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(7);
   });
 
   it('cancels through its signal, freeing every slot', async () => {
@@ -107,7 +127,9 @@ describe('manager.map', () => {
   it('checks its arguments', () => {
     const manager = createManager();
     expect(() => manager.map((() => 1) as never, [1])).toThrow('Expected `handler` to be a workerTask(...) reference');
-    expect(() => manager.map(item('square'), 5 as never)).toThrow('Expected `items` to be an iterable or an async iterable, got `5` (number)');
+    expect(() => manager.map(item('square'), 5 as never)).toThrow(
+      'Expected `items` to be an iterable or an async iterable, got `5` (number)',
+    );
     expect(() => manager.map(item('square'), [1], { chunkSize: 0 })).toThrow(RangeError);
     expect(() => manager.map(item('square'), [1], { concurrency: 1.5 })).toThrow(TypeError);
     expect(() => manager.map(item('square'), [1], { chunk: 2 } as never)).toThrow(/Unknown option `options.chunk`/);

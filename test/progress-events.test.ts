@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import type { TaskEventType } from 'taskloom';
+import { createGate, openGate } from './fixtures/gate.js';
 import { createManager, fixture, nextEvent, recordEvents } from './helpers.js';
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -10,13 +11,16 @@ describe('progress', () => {
   it('reports progress set in a worker, in order, and keeps the last value', async () => {
     const manager = createManager({ autoStart: true });
     const events = recordEvents(manager);
-    const id = manager.createTask('Steps', fixture('progressSteps'), { args: [10, 35.5, 60, 99] });
-    const task = await manager.waitFor(id);
-    expect(task.progress).toBe(99);
-    const seen = events.filter((e) => e.event === 'progress').map((e) => e.task.progress);
-    // Every value that arrives does so in order; none after the final event.
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    expect(seen.every((value) => [10, 35.5, 60, 99].includes(value))).toBe(true);
+    const steps = [10, 35.5, 60, 99];
+    const seen = steps.map(() => createGate());
+    // The handler waits after each step until its progress event has arrived here.
+    manager.on('progress', (task) => {
+      const step = steps.indexOf(task.progress);
+      if (step !== -1) openGate(seen[step]!);
+    });
+    const task = await manager.waitFor(manager.createTask('Steps', fixture('progressStepsSeen'), { args: { steps, seen } }));
+    expect(task).toMatchObject({ state: 'completed', progress: 99 });
+    expect(events.filter((e) => e.event === 'progress').map((e) => e.task.progress)).toEqual(steps);
     const lastProgress = events.findLastIndex((e) => e.event === 'progress');
     const final = events.findIndex((e) => FINAL.has(e.event));
     expect(lastProgress).toBeLessThan(final);
@@ -25,9 +29,12 @@ describe('progress', () => {
   it('coalesces settings made in one tick into one update', async () => {
     const manager = createManager({ autoStart: true });
     const events = recordEvents(manager);
-    const task = await manager.waitFor(manager.createTask('Burst', fixture('progressBurst'), { args: 1000 }));
-    expect(task.progress).toBe(100);
-    expect(events.filter((e) => e.event === 'progress').length).toBeLessThanOrEqual(1);
+    const seen = createGate();
+    // The handler waits after its burst until the update has arrived here.
+    manager.on('progress', () => openGate(seen));
+    const task = await manager.waitFor(manager.createTask('Burst', fixture('progressBurstSeen'), { args: { count: 1000, seen } }));
+    expect(task).toMatchObject({ state: 'completed', progress: 100 });
+    expect(events.filter((e) => e.event === 'progress').map((e) => e.task.progress)).toEqual([100]);
   });
 
   it('accepts progress from the main thread for pending and running tasks only', async () => {
@@ -58,7 +65,7 @@ describe('events', () => {
     const ids = [
       manager.createTask('ok', fixture('progressSteps'), { args: [20, 40] }),
       manager.createTask('fails', fixture('throwsSubclass')),
-      manager.createTask('main', async (task) => {
+      manager.createTask('main', (task) => {
         task.progress = 50;
         return 'main done';
       }),
@@ -80,22 +87,31 @@ describe('events', () => {
 
   it('calls event callbacks, sync or async, and survives ones that throw or reject', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(chunk.toString()); done(); } }));
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
     const manager = createManager({ autoStart: true, logger });
     const seen: [string, TaskEventType][] = [];
     manager.addEventCallback(() => {
       throw new Error('sync callback failure');
     });
-    manager.addEventCallback(async () => {
-      throw new Error('async callback failure');
-    });
-    const off = manager.addEventCallback(async (task, eventType) => {
+    manager.addEventCallback(() => Promise.reject(new Error('async callback failure')));
+    const off = manager.addEventCallback((task, eventType) => {
       seen.push([task.name, eventType]);
     });
     const id = manager.createTask('Watched', fixture('echo'));
     await manager.waitFor(id);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(seen).toEqual([['Watched', 'started'], ['Watched', 'completed']]);
+    expect(seen).toEqual([
+      ['Watched', 'started'],
+      ['Watched', 'completed'],
+    ]);
     expect(lines.some((line) => line.includes('sync callback failure'))).toBe(true);
     expect(lines.some((line) => line.includes('async callback failure'))).toBe(true);
     off();
@@ -106,13 +122,29 @@ describe('events', () => {
 
   it('passes worker log lines to the manager logger with the task id and name', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }));
+    // Log lines travel apart from the result: the test waits for the last one, not for a while.
+    let sawLastLine = (): void => undefined;
+    const lastLine = new Promise<void>((resolve) => (sawLastLine = resolve));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          const line = JSON.parse(chunk.toString()) as Record<string, unknown>;
+          lines.push(line);
+          if (line.msg === 'second line') sawLastLine();
+          done();
+        },
+      }),
+    );
     const manager = createManager({ autoStart: true, logger });
     const id = manager.createTask('Chatty', fixture('logLines'));
     await manager.waitFor(id);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await lastLine;
     const mine = lines.filter((line) => line.taskId === id);
-    expect(mine.map((line) => [line.level, line.msg])).toEqual([[30, 'first line'], [40, 'second line']]);
+    expect(mine.map((line) => [line.level, line.msg])).toEqual([
+      [30, 'first line'],
+      [40, 'second line'],
+    ]);
     expect(mine[0]).toMatchObject({ taskName: 'Chatty', step: 1 });
   });
 });

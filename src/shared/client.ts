@@ -40,8 +40,8 @@ export type EndpointLike = {
   [K in keyof ManagerEndpointApi]: (...args: Parameters<ManagerEndpointApi[K]>) => unknown;
 };
 
-/** A client whose calls name `caller` (a dispatch number) as the calling task. */
-export function createManagerClient(endpoint: EndpointLike, caller: number | undefined): ManagerClient {
+/** A client whose calls name `dispatch` (the dispatch number of its run) as the calling task. */
+export function createManagerClient(endpoint: EndpointLike, dispatch: number | undefined): ManagerClient {
   return {
     createTask: async (name, handler, options) => {
       if (typeof handler === 'function') {
@@ -49,15 +49,15 @@ export function createManagerClient(endpoint: EndpointLike, caller: number | und
           `Expected \`handler\` to be a workerTask(...) reference (functions cannot cross threads), ${received(handler)}`,
         );
       }
-      return unwrap<string>(await endpoint.createTask(caller, name, handler, options));
+      return unwrap(await endpoint.createTask(dispatch, name, handler, options)) as string;
     },
-    getTask: async (id) => unwrap<Task | undefined>(await endpoint.getTask(id)),
-    listTasks: async (state) => unwrap<Task[]>(await endpoint.listTasks(state)),
-    cancelTask: async (id) => unwrap<boolean>(await endpoint.cancelTask(id)),
-    setPriority: async (id, priority) => unwrap<boolean>(await endpoint.setPriority(id, priority)),
-    updateProgress: async (id, progress) => unwrap<boolean>(await endpoint.updateProgress(id, progress)),
-    getStats: async () => unwrap<TaskStats>(await endpoint.getStats()),
-    waitFor: async (id) => unwrap<Task>(await endpoint.waitFor(caller, id)),
+    getTask: async (id) => unwrap(await endpoint.getTask(id)) as Task | undefined,
+    listTasks: async (state) => unwrap(await endpoint.listTasks(state)) as Task[],
+    cancelTask: async (id) => unwrap(await endpoint.cancelTask(id)) as boolean,
+    setPriority: async (id, priority) => unwrap(await endpoint.setPriority(id, priority)) as boolean,
+    updateProgress: async (id, progress) => unwrap(await endpoint.updateProgress(id, progress)) as boolean,
+    getStats: async () => unwrap(await endpoint.getStats()) as TaskStats,
+    waitFor: async (id) => unwrap(await endpoint.waitFor(dispatch, id)) as Task,
   };
 }
 
@@ -82,8 +82,9 @@ export function lazyEndpoint(load: () => Promise<EndpointLike>): EndpointLike {
   };
 }
 
-function unwrap<T>(result: unknown): T {
-  const settled = result as RemoteResult<T>;
+/** The value of a call over the port (its type is the caller's to name), or its error, revived and thrown. */
+function unwrap(result: unknown): unknown {
+  const settled = result as RemoteResult<unknown>;
   if (settled.ok) return settled.value;
   throw reviveError(settled.error);
 }

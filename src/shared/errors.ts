@@ -1,7 +1,50 @@
 /**
  * Every error class taskloom throws. Each has a stable `code` to branch on and a `name`
  * that shows in stack traces; wrapping errors pass the original as `cause`.
+ *
+ * Taskloom's errors carry a `Symbol.for('taskloom.error')` brand, and `instanceof` checks the
+ * brand and the code rather than the prototype chain (as undici does with `kUndiciError`). So an
+ * error revived on another thread, or made by another copy of the package, is still an
+ * `instanceof UnknownTaskError`. Classes register their code with `registerErrorClass`, which is
+ * also how a serialized error finds its class again (see `reviveError` in messages.ts).
  */
+
+const BRAND = Symbol.for('taskloom.error');
+
+/** Any error class: its constructor is never called on revival, so its parameters do not matter. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** Each registered class by its code, and each class's code. */
+const classes = new Map<string, ErrorClass>();
+const codes = new WeakMap<object, string>();
+
+/**
+ * Registers an error class under its stable code, so that errors with that code are revived as
+ * instances of it and `instanceof` recognises them by code. Each module that declares error
+ * classes registers them when it loads.
+ */
+export function registerErrorClass(code: string, Class: ErrorClass): void {
+  classes.set(code, Class);
+  codes.set(Class, code);
+}
+
+/** The class registered for `code`, if any. */
+export function errorClassFor(code: string): ErrorClass | undefined {
+  return classes.get(code);
+}
+
+/** Whether `value` is an error made by taskloom, by this copy of the package or another one. */
+export function isTaskloomError(value: unknown): value is Error & { readonly code: string } {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+/** `instanceof Class`: the brand and the class's code, or for an unregistered class, its prototype chain. */
+function isInstance(Class: object, value: unknown): boolean {
+  if (Class === TaskloomError) return isTaskloomError(value);
+  const code = codes.get(Class);
+  if (code === undefined) return Function.prototype[Symbol.hasInstance].call(Class, value);
+  return isTaskloomError(value) && value.code === code;
+}
 
 export class TaskloomError extends Error {
   readonly code: string;
@@ -11,22 +54,31 @@ export class TaskloomError extends Error {
     this.name = 'TaskloomError';
     this.code = code;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isInstance(this, value);
+  }
 }
 
 /** Thrown by createTask and friends once `stop()` has been called. */
 export class ManagerStoppedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MANAGER_STOPPED';
+  readonly method: string;
+
   constructor(method: string) {
-    super(`Cannot call ${method}(): the task manager has been stopped`, 'TASKLOOM_MANAGER_STOPPED');
+    super(`Cannot call ${method}(): the task manager has been stopped`, ManagerStoppedError.code);
     this.name = 'ManagerStoppedError';
+    this.method = method;
   }
 }
 
 /** Rejects `waitFor` for an id that the manager does not know (never created, or dropped by retention). */
 export class UnknownTaskError extends TaskloomError {
+  static readonly code = 'TASKLOOM_UNKNOWN_TASK';
   readonly taskId: string;
 
   constructor(taskId: string) {
-    super(`No task with id ${JSON.stringify(taskId)}: it was never created, or it has been removed`, 'TASKLOOM_UNKNOWN_TASK');
+    super(`No task with id ${JSON.stringify(taskId)}: it was never created, or it has been removed`, UnknownTaskError.code);
     this.name = 'UnknownTaskError';
     this.taskId = taskId;
   }
@@ -37,10 +89,11 @@ export class UnknownTaskError extends TaskloomError {
  * parent's cancellation or by `stop()`. Its name is `AbortError`, as for any aborted operation.
  */
 export class TaskCancelledError extends TaskloomError {
+  static readonly code = 'TASKLOOM_TASK_CANCELLED';
   readonly taskId: string;
 
   constructor(taskId: string, why = 'the task was cancelled') {
-    super(`Task ${taskId} was cancelled: ${why}`, 'TASKLOOM_TASK_CANCELLED');
+    super(`Task ${taskId} was cancelled: ${why}`, TaskCancelledError.code);
     this.name = 'AbortError';
     this.taskId = taskId;
   }
@@ -51,11 +104,12 @@ export class TaskCancelledError extends TaskloomError {
  * `TimeoutError`, as for `AbortSignal.timeout()`.
  */
 export class TaskTimeoutError extends TaskloomError {
+  static readonly code = 'TASKLOOM_TASK_TIMEOUT';
   readonly taskId: string;
   readonly timeoutMs: number;
 
   constructor(taskId: string, timeoutMs: number) {
-    super(`timed out after ${timeoutMs} ms`, 'TASKLOOM_TASK_TIMEOUT');
+    super(`timed out after ${timeoutMs} ms`, TaskTimeoutError.code);
     this.name = 'TimeoutError';
     this.taskId = taskId;
     this.timeoutMs = timeoutMs;
@@ -64,12 +118,13 @@ export class TaskTimeoutError extends TaskloomError {
 
 /** Thrown by createTask when `maxPendingTasks` tasks are already pending. */
 export class QueueFullError extends TaskloomError {
+  static readonly code = 'TASKLOOM_QUEUE_FULL';
   readonly maxPendingTasks: number;
 
   constructor(maxPendingTasks: number) {
     super(
       `Cannot create a task: ${maxPendingTasks} tasks are already pending (maxPendingTasks); await manager.whenReady() to wait for room`,
-      'TASKLOOM_QUEUE_FULL',
+      QueueFullError.code,
     );
     this.name = 'QueueFullError';
     this.maxPendingTasks = maxPendingTasks;
@@ -81,30 +136,201 @@ export class QueueFullError extends TaskloomError {
  * by a task that is itself waiting, so the task waited for could never start.
  */
 export class DeadlockError extends TaskloomError {
+  static readonly code = 'TASKLOOM_DEADLOCK';
+
   constructor(message: string) {
-    super(message, 'TASKLOOM_DEADLOCK');
+    super(message, DeadlockError.code);
     this.name = 'DeadlockError';
   }
 }
 
 /** Rejects a manager call made from a handler whose task has already ended (cancelled, say). */
 export class CallerEndedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_CALLER_ENDED';
+
   constructor() {
-    super('The calling task is no longer running, so it cannot create tasks', 'TASKLOOM_CALLER_ENDED');
+    super('The calling task is no longer running, so it cannot create tasks', CallerEndedError.code);
     this.name = 'CallerEndedError';
   }
 }
 
 /** Rejects a `map` whose handler threw for one item (unless `settle` was set). */
 export class MapItemError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MAP_ITEM_FAILED';
   /** The index of the item in the input. */
   readonly index: number;
 
-  constructor(index: number, error: string) {
-    super(`item ${index} failed: ${error}`, 'TASKLOOM_MAP_ITEM_FAILED');
+  constructor(index: number, error: string, options?: ErrorOptions) {
+    super(`item ${index} failed: ${error}`, MapItemError.code, options);
     this.name = 'MapItemError';
     this.index = index;
   }
+}
+
+/** Rejects a `map` whose input iterator threw (or rejected) while its items were read. */
+export class MapInputError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MAP_INPUT_FAILED';
+
+  constructor(cause: unknown) {
+    super(`Reading the items of map() failed: ${errorMessage(cause)}`, MapInputError.code, { cause });
+    this.name = 'MapInputError';
+  }
+}
+
+/** A task's worker thread exited (`process.exit()` in a handler, say) while it ran the task. */
+export class WorkerExitedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_WORKER_EXITED';
+  readonly exitCode: number;
+
+  constructor(exitCode: number, options?: ErrorOptions) {
+    super(`the worker thread exited with code ${exitCode} while running the task`, WorkerExitedError.code, options);
+    this.name = 'WorkerExitedError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A task's worker thread reached its heap limit (the manager's `resourceLimits`) and was ended. */
+export class WorkerOutOfMemoryError extends TaskloomError {
+  static readonly code = 'TASKLOOM_WORKER_OUT_OF_MEMORY';
+
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`worker ran out of memory: ${detail}`, WorkerOutOfMemoryError.code, options);
+    this.name = 'WorkerOutOfMemoryError';
+  }
+}
+
+/** A task's worker thread failed under it in some other way than exiting or running out of memory. */
+export class WorkerFailedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_WORKER_FAILED';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, WorkerFailedError.code, options);
+    this.name = 'WorkerFailedError';
+  }
+}
+
+/** A task's arguments (or a result that got past the worker's own check) could not be copied between threads. */
+export class DataCloneFailedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_DATA_CLONE_FAILED';
+
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`the task's arguments or result could not be cloned between threads: ${detail}`, DataCloneFailedError.code, options);
+    this.name = 'DataCloneFailedError';
+  }
+}
+
+/** A handler module could not be imported in the worker (it threw, or it does not exist). */
+export class ModuleLoadError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MODULE_LOAD_FAILED';
+  /** The module's file: URL. */
+  readonly module: string;
+
+  constructor(module: string, options: ErrorOptions & { cause: unknown }) {
+    super(`Could not load worker module ${module}: ${errorMessage(options.cause)}`, ModuleLoadError.code, options);
+    this.name = 'ModuleLoadError';
+    this.module = module;
+  }
+}
+
+/** A module of the `workerPreload` option failed when a worker imported it: every task on that worker fails. */
+export class PreloadError extends TaskloomError {
+  static readonly code = 'TASKLOOM_PRELOAD_FAILED';
+  /** The module's file: URL. */
+  readonly module: string;
+
+  constructor(module: string, options: ErrorOptions & { cause: unknown }) {
+    super(`Worker preload ${module} failed: ${errorMessage(options.cause)}`, PreloadError.code, options);
+    this.name = 'PreloadError';
+    this.module = module;
+  }
+}
+
+/**
+ * A handler module has no function under the export name a `workerTask` gives. A TypeError
+ * (its `name` is `TypeError`), branded and coded like every other taskloom error.
+ */
+export class HandlerNotFoundError extends TypeError {
+  static readonly code = 'TASKLOOM_HANDLER_NOT_FOUND';
+  readonly code = HandlerNotFoundError.code;
+  /** The module's file: URL. */
+  readonly module: string;
+  readonly exportName: string;
+
+  constructor(module: string, exportName: string, found: unknown) {
+    const what = found === undefined ? 'no such export' : `${typeof found === 'object' ? 'an' : 'a'} ${typeof found}`;
+    super(`Worker module ${module} has no function export named \`${exportName}\` (found ${what})`);
+    this.module = module;
+    this.exportName = exportName;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isInstance(this, value);
+  }
+}
+
+/**
+ * A handler returned a value that cannot be copied to the main thread: a function, a symbol,
+ * a Promise... `path` says where in the result it is (`result.user.save`). A TypeError (its
+ * `name` is `TypeError`), branded and coded like every other taskloom error.
+ */
+export class NotCloneableError extends TypeError {
+  static readonly code = 'TASKLOOM_NOT_CLONEABLE';
+  readonly code = NotCloneableError.code;
+  readonly path: string;
+
+  /** `problem` is a description such as "result.user.save is a function", which starts with `path`. */
+  constructor(path: string, problem: string) {
+    super(`The handler's result cannot be cloned to the main thread: ${problem}`);
+    this.path = path;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isInstance(this, value);
+  }
+}
+
+const SHARED_CLASSES = [
+  ManagerStoppedError,
+  UnknownTaskError,
+  TaskCancelledError,
+  TaskTimeoutError,
+  QueueFullError,
+  DeadlockError,
+  CallerEndedError,
+  MapItemError,
+  MapInputError,
+  WorkerExitedError,
+  WorkerOutOfMemoryError,
+  WorkerFailedError,
+  DataCloneFailedError,
+  ModuleLoadError,
+  PreloadError,
+  HandlerNotFoundError,
+  NotCloneableError,
+];
+for (const Class of SHARED_CLASSES) registerErrorClass(Class.code, Class);
+// On the prototypes, not on each instance: an error revived without its constructor has it too.
+for (const Class of [TaskloomError, HandlerNotFoundError, NotCloneableError])
+  Object.defineProperty(Class.prototype, BRAND, { value: true });
+
+/**
+ * Failures taskloom reports about a run itself. Their message reads as a sentence of its own,
+ * so a task's `error` shows it without the class name (see `describeError`).
+ */
+const SELF_DESCRIBED: ReadonlySet<string> = new Set([
+  TaskTimeoutError.code,
+  MapInputError.code,
+  WorkerExitedError.code,
+  WorkerOutOfMemoryError.code,
+  WorkerFailedError.code,
+  DataCloneFailedError.code,
+  ModuleLoadError.code,
+  PreloadError.code,
+]);
+
+/** Whether an error with this code is shown by its message alone. */
+export function isSelfDescribed(code: string | undefined): boolean {
+  return code !== undefined && SELF_DESCRIBED.has(code);
 }
 
 /** The message of anything that was thrown: an Error's message, or the value as a string. */

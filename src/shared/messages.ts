@@ -5,11 +5,12 @@
  * Tasks travel through Piscina's own channel (`TaskRequest` in, `TaskOutcome` out).
  * Everything else travels over one control channel per worker, made by the worker
  * when it loads and handed to the main thread in a `PortHandshake` on its parentPort.
- * Messages on that channel are multiplexed by `run`, a number the main thread gives
+ * Messages on that channel are multiplexed by `dispatch`, a number the main thread gives
  * to each dispatch, so that a message from an earlier run of a task is never taken
  * for a later one.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { errorClassFor, isSelfDescribed, TaskloomError, type ErrorClass } from './errors.js';
 
 /** The `type` of the handshake a worker posts on its parentPort when it loads. */
 export const HANDSHAKE = 'taskloom:control-port';
@@ -17,7 +18,7 @@ export const HANDSHAKE = 'taskloom:control-port';
 /** What Piscina hands to the worker entry for each task. */
 export interface TaskRequest {
   /** The dispatch number: the key of every control message about this run. */
-  readonly run: number;
+  readonly dispatch: number;
   readonly id: string;
   readonly name: string;
   /** A file: URL. */
@@ -26,13 +27,24 @@ export interface TaskRequest {
   readonly args: unknown;
 }
 
-/** An error as it crosses a thread boundary: plain data, whatever was thrown. */
+/**
+ * An error as it crosses a thread boundary: plain data, whatever was thrown. This is also what
+ * a failed task keeps as its `failure`.
+ */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
+  /** A taskloom error's `TASKLOOM_*` code, or the string `code` any other error had (`ENOENT`, say). */
   readonly code?: string;
+  /** The error's own data fields with plain values (`taskId`, `timeoutMs`, `status`, `url`...). */
+  readonly data?: Readonly<Record<string, ErrorDataValue>>;
+  /** An AggregateError's errors. */
+  readonly errors?: readonly SerializedError[];
 }
+
+/** A data field of a serialized error: a primitive, or a list of them. */
+export type ErrorDataValue = string | number | boolean | null | readonly (string | number | boolean | null)[];
 
 /** What the worker entry returns for each task. It never throws. */
 export type TaskOutcome =
@@ -50,7 +62,7 @@ export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fata
 
 /** Worker → main, on the control port. */
 export type WorkerMessage =
-  | { readonly type: 'progress'; readonly run: number; readonly value: number }
+  | { readonly type: 'progress'; readonly dispatch: number; readonly value: number }
   | {
       readonly type: 'log';
       /** Logs name the task itself, not the run: a line may arrive after its run has ended. */
@@ -75,23 +87,27 @@ export interface ManagerPortMessage {
 export type RemoteResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SerializedError };
 
 /**
- * The manager's side of a client port, as comlink exposes it. `caller` is the dispatch number
+ * The manager's side of a client port, as comlink exposes it. `dispatch` is the dispatch number
  * of the task whose handler makes the call (it becomes the parent of tasks it creates), or
  * undefined for a thread of the application's own.
  */
 export interface ManagerEndpointApi {
-  createTask(caller: number | undefined, name: unknown, handler: unknown, options: unknown): RemoteResult<string>;
+  createTask(dispatch: number | undefined, name: unknown, handler: unknown, options: unknown): RemoteResult<string>;
   getTask(id: unknown): RemoteResult<unknown>;
   listTasks(state: unknown): RemoteResult<unknown[]>;
   cancelTask(id: unknown): RemoteResult<boolean>;
   setPriority(id: unknown, priority: unknown): RemoteResult<boolean>;
   updateProgress(id: unknown, progress: unknown): RemoteResult<boolean>;
   getStats(): RemoteResult<unknown>;
-  waitFor(caller: number | undefined, id: unknown): Promise<RemoteResult<unknown>>;
+  waitFor(dispatch: number | undefined, id: unknown): Promise<RemoteResult<unknown>>;
 }
 
 /** Main → worker, on the control port. */
-export type ControlMessage = { readonly type: 'abort'; readonly run: number; readonly reason: SerializedError };
+export interface ControlMessage {
+  readonly type: 'abort';
+  readonly dispatch: number;
+  readonly reason: SerializedError;
+}
 
 /** Data the main thread gives every worker at start-up. */
 export interface WorkerStartData {
@@ -120,41 +136,118 @@ export interface ChunkResult {
   readonly failure?: { readonly index: number; readonly error: SerializedError };
 }
 
-/** Turns anything that was thrown into plain data that survives structured cloning. */
+/** Fields serialized on their own, or not at all, rather than as data. */
+const NOT_DATA = new Set(['name', 'message', 'stack', 'code', 'cause', 'errors']);
+const MAX_DATA_FIELDS = 32;
+const MAX_LIST_LENGTH = 100;
+const MAX_AGGREGATED = 20;
+
+/**
+ * Turns anything that was thrown into plain data that survives structured cloning: its name,
+ * message, stack, code, its own data fields with plain values, and an AggregateError's errors.
+ */
 export function serializeError(thrown: unknown): SerializedError {
-  if (thrown instanceof Error) {
-    const code = (thrown as { code?: unknown }).code;
-    return {
-      name: thrown.name,
-      message: thrown.message,
-      ...(thrown.stack === undefined ? {} : { stack: thrown.stack }),
-      ...(typeof code === 'string' ? { code } : {}),
-    };
-  }
-  return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(thrown)}` };
+  return serialize(thrown, true);
 }
 
-const REVIVED: Readonly<Record<string, new (message: string) => Error>> = { TypeError, RangeError };
+function serialize(thrown: unknown, withErrors: boolean): SerializedError {
+  if (!(thrown instanceof Error)) {
+    return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(thrown)}` };
+  }
+  const code = (thrown as { code?: unknown }).code;
+  const data = dataFields(thrown);
+  const errors = withErrors && thrown instanceof AggregateError && Array.isArray(thrown.errors) ? (thrown.errors as unknown[]) : undefined;
+  return {
+    name: thrown.name,
+    message: thrown.message,
+    ...(thrown.stack === undefined ? {} : { stack: thrown.stack }),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(data === undefined ? {} : { data }),
+    ...(errors === undefined ? {} : { errors: errors.slice(0, MAX_AGGREGATED).map((error) => serialize(error, false)) }),
+  };
+}
 
-/** Re-creates a serialized error on this thread: the same class where it is a built-in one, with its name and code. */
+/** An error's own enumerable fields whose values are plain: `taskId`, `status`, `errno`, `path`... */
+function dataFields(error: Error): Record<string, ErrorDataValue> | undefined {
+  let data: Record<string, ErrorDataValue> | undefined;
+  let count = 0;
+  for (const key of Object.keys(error)) {
+    if (NOT_DATA.has(key)) continue;
+    let value: unknown;
+    try {
+      value = (error as unknown as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    if (!isPlain(value) && !(Array.isArray(value) && value.length <= MAX_LIST_LENGTH && value.every(isPlain))) continue;
+    (data ??= {})[key] = value;
+    if (++count === MAX_DATA_FIELDS) break;
+  }
+  return data;
+}
+
+/** A value that survives both structured cloning and JSON (the CLI writes failures as JSON). */
+function isPlain(value: unknown): value is string | number | boolean | null {
+  const type = typeof value;
+  return value === null || type === 'string' || (type === 'number' && Number.isFinite(value)) || type === 'boolean';
+}
+
+/** The built-in classes a serialized error is revived as, by name, when it has no registered code. */
+const BUILT_IN: Readonly<Record<string, ErrorClass>> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError,
+};
+
+/**
+ * Re-creates a serialized error on this thread, as an instance of its class: the class registered
+ * for its code (every taskloom error), else the built-in class of its name (TypeError,
+ * RangeError...), else Error. A taskloom code that no loaded module registered still gives a
+ * branded TaskloomError. The name, code, stack and data fields are those of the original.
+ */
 export function reviveError(data: SerializedError): Error {
-  const Class = REVIVED[data.name] ?? Error;
-  const error = new Class(data.message);
-  if (error.name !== data.name) error.name = data.name;
-  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  const error = construct(data);
+  const fields: Record<string, unknown> = { ...data.data };
+  if (error.name !== data.name) fields.name = data.name;
+  if (data.code !== undefined) fields.code = data.code;
+  for (const [key, value] of Object.entries(fields)) {
+    Object.defineProperty(error, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  if (data.stack !== undefined) error.stack = data.stack;
   return error;
 }
 
-/** An error as a task's `error` message: the message, after the name unless it says nothing more than `Error`. */
-export function describeError(error: SerializedError): string {
-  return error.name === 'Error' || error.name === 'NonErrorThrown' ? error.message : `${error.name}: ${error.message}`;
+function construct(data: SerializedError): Error {
+  const registered = data.code === undefined ? undefined : errorClassFor(data.code);
+  if (registered !== undefined) return Reflect.construct(Error, [data.message], registered) as Error;
+  if (data.code?.startsWith('TASKLOOM_') === true) return new TaskloomError(data.message, data.code);
+  if (data.name === 'AggregateError') return new AggregateError((data.errors ?? []).map(reviveError), data.message);
+  const Class = Object.hasOwn(BUILT_IN, data.name) ? BUILT_IN[data.name] : undefined;
+  return Class === undefined ? new Error(data.message) : (Reflect.construct(Error, [data.message], Class) as Error);
 }
+
+/**
+ * An error as a task's `error` message: the message, after the name unless it adds nothing (an
+ * `Error`, or one of taskloom's failures of a run, whose messages read on their own).
+ */
+export function describeError(error: SerializedError): string {
+  const isBare = error.name === 'Error' || error.name === 'NonErrorThrown' || isSelfDescribed(error.code);
+  return isBare ? error.message : `${error.name}: ${error.message}`;
+}
+
+/** JSON.stringify as it is: undefined for a value whose toJSON returns undefined. */
+const stringify: (value: unknown) => string | undefined = JSON.stringify;
 
 function describeThrown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined || value === null || typeof value !== 'object') return String(value);
   try {
-    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    return stringify(value) ?? Object.prototype.toString.call(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -2,6 +2,7 @@
  * Tasks as callers see them, on any thread: their states, their snapshots, their counts and the
  * options they are created with.
  */
+import type { ErrorDataValue } from './messages.js';
 
 /** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
 export const TaskState = {
@@ -30,6 +31,8 @@ export interface Task<Result = unknown> {
   readonly result: Result | undefined;
   /** What went wrong, once the task has failed. */
   readonly error: string | undefined;
+  /** The error that failed the task, with its class name and its `TASKLOOM_*` code if it has one; set only once the task has failed. */
+  readonly failure?: TaskFailure | undefined;
   /** How many times the task has been started: 1 for a task that ran once, more when it was retried. */
   readonly attempts: number;
   /** Every failed attempt's error, oldest first. */
@@ -50,6 +53,18 @@ declare const resultType: unique symbol;
  * string is accepted where an id is expected.
  */
 export type TaskId<Result = unknown> = string & { readonly [resultType]?: Result };
+
+/** The error a failed task ended with, as plain data: whatever was thrown, on whichever thread. */
+export interface TaskFailure {
+  /** The error's class name: `TypeError`, `TimeoutError`, `WorkerExitedError`... */
+  readonly name: string;
+  /** A stable code to branch on: `TASKLOOM_TASK_TIMEOUT`, or the `code` the error had (`ENOENT`). */
+  readonly code?: string;
+  readonly message: string;
+  readonly stack?: string;
+  /** The error's own data fields with plain values: `taskId`, `timeoutMs`, `status`, `url`... */
+  readonly data?: Readonly<Record<string, ErrorDataValue>>;
+}
 
 /** What getStats returns: counts of every task created since the manager was constructed. */
 export interface TaskStats {

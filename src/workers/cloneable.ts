@@ -1,44 +1,111 @@
 /**
- * Finds what in a value cannot be structured-cloned, so that a handler that returns such a
- * value fails with a message naming it, rather than crashing its worker. The walk allocates
- * nothing but its visited set and stops after a bounded number of nodes.
+ * Finds what in a handler's result cannot be structured-cloned, so that the task fails with a
+ * message naming it (`result.user.save is a function`) rather than crashing its worker: Piscina
+ * cannot send such a result back, and a worker that fails to send one dies.
+ *
+ * The walk counts every value it looks at, primitives included, and stops after `MAX_VISITS`.
+ * It builds no path while it walks: the path of a problem is put together on the way back up.
+ * A result too large to walk within the bound is handed to `structuredClone` instead, which is
+ * the same work Piscina will do; only when that fails is the problem described without a path.
  */
+import { errorMessage } from '../shared/errors.js';
 
-const MAX_NODES = 10_000;
+/** How many values (objects and primitives alike) the walk looks at, at most. */
+export const MAX_VISITS = 10_000;
 
-/** Returns a description such as "result.user.save is a function", or undefined if none was found. */
-export function findUncloneable(value: unknown, path = 'result'): string | undefined {
+/** What cannot be cloned, and where: `path` is `result.user.save`, `description` says what it is. */
+export interface Uncloneable {
+  readonly path: string;
+  readonly description: string;
+}
+
+/** How a walk went: what it found, how many values it looked at, and whether it saw the whole value. */
+export interface Walk {
+  readonly found: Uncloneable | undefined;
+  readonly visited: number;
+  readonly isComplete: boolean;
+}
+
+/** A problem on its way up: what it is, and the path segments below the current node, innermost first. */
+interface Found {
+  readonly what: string;
+  readonly segments: string[];
+}
+
+/**
+ * Returns what in `value` cannot be cloned, or undefined when it all can. Looks at no more than
+ * `limit` values; past that, asks `structuredClone`.
+ */
+export function findUncloneable(value: unknown, limit = MAX_VISITS): Uncloneable | undefined {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return undefined;
+  const walk = walkValue(value, limit);
+  if (walk.found !== undefined || walk.isComplete) return walk.found;
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch (error) {
+    return {
+      path: 'result',
+      description: `result holds a value that cannot be cloned, past the first ${limit} values (${errorMessage(error)})`,
+    };
+  }
+}
+
+/** Walks `value` (a handler's result) looking for what cannot be cloned, visiting at most `limit` values. */
+export function walkValue(value: unknown, limit = MAX_VISITS): Walk {
+  let visited = 0;
+  let isComplete = true;
   const seen = new Set<object>();
-  let budget = MAX_NODES;
-  const visit = (node: unknown, at: string): string | undefined => {
-    if (typeof node === 'function') return `${at} is a function`;
-    if (typeof node === 'symbol') return `${at} is a symbol`;
-    if (node === null || typeof node !== 'object') return undefined;
-    if (seen.has(node) || --budget < 0) return undefined;
+
+  const visit = (node: unknown): Found | undefined => {
+    if (visited === limit) {
+      isComplete = false;
+      return undefined;
+    }
+    visited++;
+    if (typeof node === 'function') return { what: 'is a function', segments: [] };
+    if (typeof node === 'symbol') return { what: 'is a symbol', segments: [] };
+    if (node === null || typeof node !== 'object' || seen.has(node)) return undefined;
     seen.add(node);
-    if (node instanceof Promise) return `${at} is a Promise (await it before returning)`;
-    if (node instanceof WeakMap || node instanceof WeakSet) return `${at} is a ${node.constructor.name}`;
+    if (node instanceof Promise) return { what: 'is a Promise (await it before returning)', segments: [] };
+    if (node instanceof WeakMap || node instanceof WeakSet) return { what: `is a ${node.constructor.name}`, segments: [] };
     if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date || node instanceof RegExp) return undefined;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length && isComplete; i++) {
+        const found = within(visit(node[i]), `[${i}]`);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
     if (node instanceof Map) {
       for (const [key, entry] of node) {
-        const found = visit(key, `${at} key`) ?? visit(entry, `${at}.get(${String(key)})`);
-        if (found !== undefined) return found;
+        const found = within(visit(key), ' key') ?? within(visit(entry), `.get(${String(key)})`);
+        if (found !== undefined || !isComplete) return found;
       }
       return undefined;
     }
     if (node instanceof Set) {
       for (const entry of node) {
-        const found = visit(entry, `${at} entry`);
-        if (found !== undefined) return found;
+        const found = within(visit(entry), ' entry');
+        if (found !== undefined || !isComplete) return found;
       }
       return undefined;
     }
     for (const key of Object.keys(node)) {
-      const found = visit((node as Record<string, unknown>)[key], Array.isArray(node) ? `${at}[${key}]` : `${at}.${key}`);
-      if (found !== undefined) return found;
+      const found = within(visit((node as Record<string, unknown>)[key]), `.${key}`);
+      if (found !== undefined || !isComplete) return found;
     }
     return undefined;
   };
-  return visit(value, path);
+
+  const found = visit(value);
+  if (found === undefined) return { found: undefined, visited, isComplete };
+  const path = `result${found.segments.reverse().join('')}`;
+  return { found: { path, description: `${path} ${found.what}` }, visited, isComplete };
+}
+
+/** Adds the segment that leads from a node to the child in which a problem was found. */
+function within(found: Found | undefined, segment: string): Found | undefined {
+  found?.segments.push(segment);
+  return found;
 }

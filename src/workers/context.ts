@@ -1,4 +1,5 @@
 /** The task context of a task that runs on a worker thread: what its handler gets as `task`. */
+import { inspect } from 'node:util';
 import type { MessagePort } from 'node:worker_threads';
 import { checkProgress } from '../shared/validate.js';
 import type { ManagerClient } from '../shared/client.js';
@@ -9,14 +10,14 @@ import type { LogLevelName, TaskRequest, WorkerMessage } from '../shared/message
 export class WorkerTaskContext implements TaskContext {
   readonly id: string;
   readonly name: string;
-  readonly #run: number;
+  readonly #dispatch: number;
   readonly #port: MessagePort;
   readonly #logLevel: number;
   /** Made on first use of `signal`: most handlers never look, and a signal per task is not free. */
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #isAborted = false;
-  readonly #openManager: (runKey: number) => ManagerClient;
+  readonly #openManager: (dispatch: number) => ManagerClient;
   #manager: ManagerClient | undefined;
   #progress = 0;
   #hasProgress = false;
@@ -24,11 +25,11 @@ export class WorkerTaskContext implements TaskContext {
   #hasEnded = false;
   #log: TaskLogger | undefined;
 
-  constructor(request: TaskRequest, port: MessagePort, logLevel: number, openManager: (runKey: number) => ManagerClient) {
+  constructor(request: TaskRequest, port: MessagePort, logLevel: number, openManager: (dispatch: number) => ManagerClient) {
     this.#openManager = openManager;
     this.id = request.id;
     this.name = request.name;
-    this.#run = request.run;
+    this.#dispatch = request.dispatch;
     this.#port = port;
     this.#logLevel = logLevel;
   }
@@ -61,7 +62,7 @@ export class WorkerTaskContext implements TaskContext {
   }
 
   get manager(): ManagerClient {
-    this.#manager ??= this.#openManager(this.#run);
+    this.#manager ??= this.#openManager(this.#dispatch);
     return this.#manager;
   }
 
@@ -87,7 +88,7 @@ export class WorkerTaskContext implements TaskContext {
     this.#isFlushScheduled = false;
     // The final value travels with the outcome, so a flush after the end would only be dropped.
     if (this.#hasEnded) return;
-    const message: WorkerMessage = { type: 'progress', run: this.#run, value: this.#progress };
+    const message: WorkerMessage = { type: 'progress', dispatch: this.#dispatch, value: this.#progress };
     this.#port.postMessage(message);
   }
 }
@@ -102,7 +103,7 @@ function createPortLogger(port: MessagePort, id: string, name: string, threshold
       port.postMessage(message);
     } catch {
       // Fields that cannot be cloned (a function, say) still reach the log, as text.
-      port.postMessage({ ...message, fields: { unclonableFields: String(fieldsOrMsg) } });
+      port.postMessage({ ...message, fields: { unclonableFields: inspect(fieldsOrMsg, { depth: 2, breakLength: Infinity }) } });
     }
   };
   return {

@@ -8,6 +8,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import { findUncloneable } from './cloneable.js';
 import { WorkerTaskContext } from './context.js';
 import { loadedHandler, loadHandler } from './handlers.js';
+import { NotCloneableError, PreloadError } from '../shared/errors.js';
 import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from '../shared/client.js';
 import {
   HANDSHAKE,
@@ -37,13 +38,12 @@ const { port1: control, port2 } = new MessageChannel();
 const handshake: PortHandshake = { type: HANDSHAKE, threadId, port: port2 };
 parentPort.postMessage(handshake, [port2]);
 control.on('message', (message: ControlMessage) => {
-  if (message.type !== 'abort') return;
-  const context = running.get(message.run);
+  const context = running.get(message.dispatch);
   if (context !== undefined) {
     context.abort(reviveError(message.reason));
     return;
   }
-  earlyAborts.set(message.run, message.reason);
+  earlyAborts.set(message.dispatch, message.reason);
   if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
 });
 control.unref();
@@ -56,8 +56,7 @@ for (const module of startData.preload) {
   try {
     await import(module);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    preloadFailure = new Error(`Worker preload ${module} failed: ${reason}`, { cause: error });
+    preloadFailure = new PreloadError(module, { cause: error });
     break;
   }
 }
@@ -94,16 +93,16 @@ const managerEndpoint = lazyEndpoint(() => {
 });
 
 /** The manager's client for a run. */
-function openManager(runKey: number): ManagerClient {
-  return createManagerClient(managerEndpoint, runKey);
+function openManager(dispatch: number): ManagerClient {
+  return createManagerClient(managerEndpoint, dispatch);
 }
 
 export default async function runTask(request: TaskRequest): Promise<TaskOutcome> {
   const context = new WorkerTaskContext(request, control, startData.logLevel, openManager);
-  running.set(request.run, context);
-  const early = earlyAborts.get(request.run);
+  running.set(request.dispatch, context);
+  const early = earlyAborts.get(request.dispatch);
   if (early !== undefined) {
-    earlyAborts.delete(request.run);
+    earlyAborts.delete(request.dispatch);
     context.abort(reviveError(early));
   }
   try {
@@ -115,14 +114,12 @@ export default async function runTask(request: TaskRequest): Promise<TaskOutcome
       taskScope.run(context, () => Promise.resolve(handler(context, request.args))).then(resolve, reject);
     });
     const uncloneable = findUncloneable(value);
-    if (uncloneable !== undefined) {
-      throw new TypeError(`The handler's result cannot be cloned to the main thread: ${uncloneable}`);
-    }
+    if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
     return { ok: true, value, progress: context.end() };
   } catch (error) {
     return { ok: false, error: serializeError(error), progress: context.end() };
   } finally {
     crashHandlers.delete(context);
-    running.delete(request.run);
+    running.delete(request.dispatch);
   }
 }

@@ -1,5 +1,6 @@
 /** Loads handler functions from their modules, once per worker: one cache for the entry and for map chunks. */
 import type { TaskContext } from '../shared/context.js';
+import { HandlerNotFoundError, ModuleLoadError } from '../shared/errors.js';
 
 export type Handler = (task: TaskContext, args: unknown) => unknown;
 
@@ -22,7 +23,7 @@ export function loadHandler(module: string, exportName: string): Promise<Handler
     handler.then(
       (fn) => {
         let exports = loaded.get(module);
-        if (exports === undefined) loaded.set(module, (exports = new Map()));
+        if (exports === undefined) loaded.set(module, (exports = new Map<string, Handler>()));
         exports.set(exportName, fn);
       },
       // A module that failed to load may be fixed on disk: try again next time.
@@ -37,13 +38,9 @@ async function importHandler(module: string, exportName: string): Promise<Handle
   try {
     namespace = (await import(module)) as Record<string, unknown>;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Could not load worker module ${module}: ${reason}`, { cause: error });
+    throw new ModuleLoadError(module, { cause: error });
   }
   const exported = namespace[exportName];
-  if (typeof exported !== 'function') {
-    const found = exported === undefined ? 'no such export' : `a ${typeof exported}`;
-    throw new TypeError(`Worker module ${module} has no function export named \`${exportName}\` (found ${found})`);
-  }
+  if (typeof exported !== 'function') throw new HandlerNotFoundError(module, exportName, exported);
   return exported as Handler;
 }

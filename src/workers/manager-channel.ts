@@ -15,12 +15,14 @@ export function openManagerChannel(control: MessagePort): EndpointLike {
   const message: WorkerMessage = { type: 'manager-port', port: port2 };
   control.postMessage(message, [port2]);
   port1.unref();
-  return Comlink.wrap<ManagerEndpointApi>(portEndpoint(port1)) as unknown as EndpointLike;
+  return Comlink.wrap<ManagerEndpointApi>(portEndpoint(port1));
 }
 
 /** Wraps the manager's end of a port (from `createClientPort()`) for use in this thread. */
 export function connectPort(port: MessagePort): ConnectedManager {
-  if (port === null || typeof port !== 'object' || typeof (port as MessagePort).postMessage !== 'function') {
+  // Checked as a value of any type: JavaScript callers pass anything.
+  const given: unknown = port;
+  if (given === null || typeof given !== 'object' || typeof (given as Partial<MessagePort>).postMessage !== 'function') {
     throw new TypeError(`Expected \`port\` to be a MessagePort from manager.createClientPort(), ${received(port)}`);
   }
   const remote = Comlink.wrap<ManagerEndpointApi>(portEndpoint(port));
@@ -28,5 +30,5 @@ export function connectPort(port: MessagePort): ConnectedManager {
     remote[Comlink.releaseProxy]();
     port.close();
   };
-  return { ...createManagerClient(remote as unknown as EndpointLike, undefined), close, [Symbol.dispose]: close };
+  return { ...createManagerClient(remote, undefined), close, [Symbol.dispose]: close };
 }

@@ -1,9 +1,12 @@
 /**
  * Runs one chunk of a `manager.map(...)` batch: the user's handler over each item in turn, on
  * this worker, in a single Piscina run. It never throws for an item: a failure is reported with
- * the item's index, so that the batch can say which item failed.
+ * the item's index, so that the batch can say which item failed. An item whose result cannot be
+ * cloned fails as that item, with the path of what cannot be cloned.
  */
 import type { TaskContext } from '../shared/context.js';
+import { NotCloneableError } from '../shared/errors.js';
+import { findUncloneable } from './cloneable.js';
 import { loadHandler } from './handlers.js';
 import { describeError, serializeError, type ChunkArgs, type ChunkResult, type SettledItem } from '../shared/messages.js';
 
@@ -14,6 +17,8 @@ export async function runChunk(task: TaskContext, args: ChunkArgs): Promise<Chun
     task.signal.throwIfAborted();
     try {
       const value = await handler(task, args.items[i]);
+      const uncloneable = findUncloneable(value);
+      if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
       results.push(args.settle ? { ok: true, value } : value);
     } catch (error) {
       const serialized = serializeError(error);
