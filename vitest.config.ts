@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -14,6 +14,10 @@ export default defineConfig({
     // The load test runs on its own: `npm run test:load`.
     exclude: ['test/load/**', 'node_modules/**'],
     pool: 'forks',
+    // In watch mode, tsc --watch keeps dist built (test/watch-build.ts). Vitest follows the dist
+    // files the tests import, but not those only worker threads load: a change there reruns all.
+    globalSetup: ['./test/watch-build.ts'],
+    forceRerunTriggers: [...configDefaults.forceRerunTriggers, '**/dist/workers/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

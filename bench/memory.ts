@@ -18,9 +18,13 @@ const KIB = 1024;
 
 async function measure(subject: string, count: number, threads: number): Promise<number> {
   const execArgv = process.execArgv.includes('--expose-gc') ? process.execArgv : [...process.execArgv, '--expose-gc'];
-  const { stdout } = await execFileAsync(process.execPath, [...execArgv, fileURLToPath(fixture('memory-process.ts')), subject, String(count), String(threads)], {
-    maxBuffer: 1 << 20,
-  });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [...execArgv, fileURLToPath(fixture('memory-process.ts')), subject, String(count), String(threads)],
+    {
+      maxBuffer: 1 << 20,
+    },
+  );
   const line = stdout.trim().split('\n').at(-1) ?? '';
   return (JSON.parse(line) as { bytesPerTask: number }).bytesPerTask;
 }
@@ -43,7 +47,16 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
       for (let i = 0; i < repeats; i++) samples.push(await measure(subject, count, context.poolSize));
       figures.add(metric, subject, 'B', 'lower', summarize(samples));
     }
-    targets.push(checkTarget('under 1 KiB of heap per pending task', `taskloom p50 ${metric}`, figures.find(metric, 'taskloom')?.p50, KIB, 'B', 'lower'));
+    targets.push(
+      checkTarget(
+        'under 1 KiB of heap per pending task',
+        `taskloom p50 ${metric}`,
+        figures.find(metric, 'taskloom')?.p50,
+        KIB,
+        'B',
+        'lower',
+      ),
+    );
   }
   return {
     figures: figures.figures(),

@@ -34,11 +34,11 @@ interface Flood {
 /** Resolves once `count` more calls of the returned `onStarted` have been made. */
 function startedCounter(count: number): { onStarted: () => void; busy: Promise<void> } {
   let started = 0;
-  let resolveBusy: () => void = () => {};
+  let resolveBusy: (() => void) | undefined;
   const busy = new Promise<void>((resolve) => (resolveBusy = resolve));
   return {
     onStarted: () => {
-      if (++started === count) resolveBusy();
+      if (++started === count) resolveBusy?.();
     },
     busy,
   };

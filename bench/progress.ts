@@ -49,7 +49,10 @@ async function piscinaRounds(size: number, count: number, rounds: number): Promi
     port1.on('message', () => {
       if (++events === updates) release(received);
     });
-    const isReceived = await piscina.run({ port: port2, count: updates, received }, { name: 'progressLoop', transferList: [port2] });
+    const isReceived: unknown = await piscina.run(
+      { port: port2, count: updates, received },
+      { name: 'progressLoop', transferList: [port2] },
+    );
     port1.close();
     if (isReceived !== true) throw new Error(`piscina: the main thread received ${events} of ${updates} progress messages`);
     return events;
@@ -73,7 +76,8 @@ async function taskloomRounds(size: number, count: number, rounds: number): Prom
   manager.on('progress', (task: Task) => {
     if (finalStates.has(task.id)) late.push(`${task.name} (${task.id}) after it was ${finalStates.get(task.id) ?? ''}`);
     const tally = counted.get(task.id);
-    if (tally !== undefined && ++tally.events === tally.updates) release(tally.received);
+    if (tally === undefined) return;
+    if (++tally.events === tally.updates) release(tally.received);
   });
   const onFinal = (task: Task): void => {
     finalStates.set(task.id, task.state);
@@ -86,7 +90,9 @@ async function taskloomRounds(size: number, count: number, rounds: number): Prom
     const task = await manager.waitFor(id);
     counted.delete(id);
     if (task.state !== 'completed' || task.result !== true) {
-      throw new Error(`taskloom: the progress task ended ${task.state}, having delivered ${tally.events} of ${updates} updates ${task.error ?? ''}`);
+      throw new Error(
+        `taskloom: the progress task ended ${task.state}, having delivered ${tally.events} of ${updates} updates ${task.error ?? ''}`,
+      );
     }
     return tally.events;
   };

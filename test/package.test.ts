@@ -29,17 +29,20 @@ describe('the published package', () => {
       join(dir, 'main.mjs'),
       [
         "import { TaskManager, workerTask } from 'taskloom';",
-        "const manager = new TaskManager({ maxConcurrentTasks: 2, autoStart: true });",
+        'const manager = new TaskManager({ maxConcurrentTasks: 2, autoStart: true });',
         "const id = manager.createTask('Square', workerTask(new URL('./square.mjs', import.meta.url), 'square'), { args: 12 });",
         'const task = await manager.waitFor(id);',
         'await manager.stop();',
-        "console.log(JSON.stringify({ state: task.state, result: task.result, progress: task.progress }));",
+        'console.log(JSON.stringify({ state: task.state, result: task.result, progress: task.progress }));',
       ].join('\n'),
     );
     const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: dir, timeout: 60_000 });
     expect(JSON.parse(stdout.trim())).toEqual({ state: 'completed', result: 144, progress: 100 });
     // The command is installed too, and runs a job file from the installed package.
-    await writeFile(join(dir, 'jobs.json'), JSON.stringify([{ name: 'Square', handler: { module: './square.mjs', export: 'square' }, args: 9 }]));
+    await writeFile(
+      join(dir, 'jobs.json'),
+      JSON.stringify([{ name: 'Square', handler: { module: './square.mjs', export: 'square' }, args: 9 }]),
+    );
     const cli = await run(join(dir, 'node_modules', '.bin', 'taskloom'), ['run', 'jobs.json', '--json'], { cwd: dir, timeout: 60_000 });
     expect(cli.stdout).toContain('"result": 81');
   });

@@ -5,7 +5,9 @@ import { createManager, fixture } from './helpers.js';
 describe('bad input is refused with a TypeError or RangeError that names the argument', () => {
   it('checks the constructor options', () => {
     expect(() => new TaskManager({ maxConcurrentTasks: 0 })).toThrow(RangeError);
-    expect(() => new TaskManager({ maxConcurrentTasks: 0 })).toThrow('Expected `options.maxConcurrentTasks` to be a positive integer, got `0` (number)');
+    expect(() => new TaskManager({ maxConcurrentTasks: 0 })).toThrow(
+      'Expected `options.maxConcurrentTasks` to be a positive integer, got `0` (number)',
+    );
     expect(() => new TaskManager({ maxConcurrentTasks: 1.5 })).toThrow(TypeError);
     expect(() => new TaskManager({ maxConcurrentTasks: '4' as unknown as number })).toThrow('got `"4"` (string)');
     expect(() => new TaskManager({ cancelGraceMs: -1 })).toThrow(RangeError);
@@ -13,7 +15,9 @@ describe('bad input is refused with a TypeError or RangeError that names the arg
     expect(() => new TaskManager({ logger: {} as never })).toThrow('Expected `options.logger` to be a pino logger or false');
     expect(() => new TaskManager({ maxConcurrent: 4 } as never)).toThrow(/Unknown option `options.maxConcurrent`/);
     expect(() => new TaskManager(5 as never)).toThrow('Expected `options` to be an object, got `5` (number)');
-    expect(() => new TaskManager({ workerPreload: ['./relative.mjs'] })).toThrow(/`options.workerPreload\[0\]` to be a file: URL or an absolute path/);
+    expect(() => new TaskManager({ workerPreload: ['./relative.mjs'] })).toThrow(
+      /`options.workerPreload\[0\]` to be a file: URL or an absolute path/,
+    );
   });
 
   it('checks createTask arguments', () => {
@@ -41,7 +45,9 @@ describe('bad input is refused with a TypeError or RangeError that names the arg
   });
 
   it('checks workerTask arguments', () => {
-    expect(() => workerTask('relative/tasks.js')).toThrow(/Expected `module` to be a file: URL or an absolute path, got `"relative\/tasks.js"`/);
+    expect(() => workerTask('relative/tasks.js')).toThrow(
+      /Expected `module` to be a file: URL or an absolute path, got `"relative\/tasks.js"`/,
+    );
     expect(() => workerTask(new URL('https://example.com/tasks.js'))).toThrow(/got a https: URL/);
     expect(() => workerTask(42 as never)).toThrow(TypeError);
     expect(() => workerTask('/abs/tasks.js', '')).toThrow('Expected `exportName` to be a non-empty string');
