@@ -113,8 +113,9 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
   await goRound(context, 'main thread, warm-up', 1, mainThreadVisits);
   mainThread.clear();
   await goRound(context, 'main thread', rounds, mainThreadVisits);
-  for (const [name, samples] of mainThread.entries())
+  for (const [name, samples] of mainThread.entries()) {
     figures.add(MAIN_THREAD, name, 'tasks/s', 'higher', summarizePerRound(samples), 'p-queue');
+  }
 
   const targets: Target[] = [];
   for (const metric of [AT_ONCE, windowed(window)]) {

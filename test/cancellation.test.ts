@@ -99,11 +99,13 @@ describe('cancelTask', () => {
     const manager = createManager({ autoStart: true, cancelGraceMs: 30_000 });
     const events = recordEvents(manager);
     let finish!: () => void;
-    const id = manager.createTask('Ignores its signal', (task) =>
-      new Promise<string>((resolve) => {
-        finish = () => resolve('done anyway');
-        task.progress = 10;
-      }),
+    const id = manager.createTask(
+      'Ignores its signal',
+      (task) =>
+        new Promise<string>((resolve) => {
+          finish = () => resolve('done anyway');
+          task.progress = 10;
+        }),
     );
     await nextEvent(manager, 'started', id);
     expect(manager.cancelTask(id)).toBe(true);

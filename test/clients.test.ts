@@ -72,8 +72,16 @@ describe('task.manager inside a worker handler', () => {
     const task = await manager.waitFor(manager.createTask('Bad calls', client('badCalls')));
     expect(task.state).toBe('completed');
     const [emptyName, nanPriority, fnHandler, badProgress, badState, unknownId] = task.result as Record<string, unknown>[];
-    expect(emptyName).toMatchObject({ name: 'RangeError', isRangeError: true, message: 'Expected `name` to be a non-empty string, got `""` (string)' });
-    expect(nanPriority).toMatchObject({ name: 'TypeError', isTypeError: true, message: 'Expected `options.priority` to be a finite number, got `NaN` (number)' });
+    expect(emptyName).toMatchObject({
+      name: 'RangeError',
+      isRangeError: true,
+      message: 'Expected `name` to be a non-empty string, got `""` (string)',
+    });
+    expect(nanPriority).toMatchObject({
+      name: 'TypeError',
+      isTypeError: true,
+      message: 'Expected `options.priority` to be a finite number, got `NaN` (number)',
+    });
     expect(fnHandler).toMatchObject({ isTypeError: true, message: expect.stringMatching(/functions cannot cross threads/) as unknown });
     expect(badProgress).toMatchObject({ isRangeError: true, message: 'Expected `progress` to be between 0 and 100, got `250` (number)' });
     expect(badState).toMatchObject({ isRangeError: true });
@@ -88,10 +96,11 @@ describe('a worker thread of the application', () => {
     const port = manager.createClientPort();
     const appThread = new URL('./fixtures/app-thread.ts', import.meta.url).href;
     // The thread registers tsx itself so that it can run TypeScript, as the pool's workers do.
-    const thread = new Worker(
-      `import('tsx/esm/api').then(({ register }) => register()).then(() => import(${JSON.stringify(appThread)}))`,
-      { eval: true, workerData: { port, count: 5 }, transferList: [port] },
-    );
+    const thread = new Worker(`import('tsx/esm/api').then(({ register }) => register()).then(() => import(${JSON.stringify(appThread)}))`, {
+      eval: true,
+      workerData: { port, count: 5 },
+      transferList: [port],
+    });
     const [report] = (await once(thread, 'message')) as [{ results: number[]; parents: (string | null)[]; badInput: unknown }];
     expect(report.results).toEqual([0, 1, 3, 6, 10]);
     expect(report.parents).toEqual([null, null, null, null, null]);
@@ -134,7 +143,12 @@ describe('task.manager inside a main-thread handler', () => {
             return { threw: error };
           }
         })();
-        outcomes.push(await Promise.resolve(returned).then(() => 'resolved', (error: unknown) => error));
+        outcomes.push(
+          await Promise.resolve(returned).then(
+            () => 'resolved',
+            (error: unknown) => error,
+          ),
+        );
       }
     });
     await manager.waitFor(id);

@@ -68,7 +68,7 @@ describe('downloadFile', () => {
       bytes: body.length,
       sha256: sha256(body),
       contentType: 'application/octet-stream',
-      durationMs: expect.any(Number),
+      durationMs: expect.any(Number) as unknown,
     });
     expect(sha256(await readFile(destination))).toBe(sha256(body));
     expect(await filesIn(dir)).toEqual(['file.bin']);
@@ -148,7 +148,11 @@ describe('downloadFile', () => {
       seen.push({ origin: 'other', path: request.url ?? '', headers: request.headers });
       response.writeHead(302, { location: `${first.base}/back` }).end();
     });
-    const { server: first, dir, manager } = await setup((request, response) => {
+    const {
+      server: first,
+      dir,
+      manager,
+    } = await setup((request, response) => {
       seen.push({ origin: 'first', path: request.url ?? '', headers: request.headers });
       if (request.url === '/start') response.writeHead(307, { location: `${other.base}/hop` }).end();
       else response.writeHead(200, { 'content-length': body.length }).end(body);
@@ -210,7 +214,7 @@ describe('downloadFile', () => {
     expect(await filesIn(dir)).toEqual([]);
   });
 
-  it("keeps the mode of the file it replaces, even bits the umask would clear", async () => {
+  it('keeps the mode of the file it replaces, even bits the umask would clear', async () => {
     const body = randomBytes(2000);
     const { server, dir, manager } = await setup((_request, response) => {
       response.writeHead(200, { 'content-length': body.length }).end(body);
@@ -241,7 +245,9 @@ describe('downloadFile', () => {
     });
     const url = `${server.base}/missing.zip`;
 
-    const task = await manager.waitFor(manager.createTask('Download', actions.downloadFile, { args: { url, destination: join(dir, 'out', 'm.zip') } }));
+    const task = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { url, destination: join(dir, 'out', 'm.zip') } }),
+    );
 
     expect(task.state).toBe(TaskState.FAILED);
     expect(task.error).toBe(`HttpStatusError: GET ${url} answered 404 Not Found`);
@@ -265,7 +271,7 @@ describe('downloadFile', () => {
   });
 
   it('stops at once when cancelled midway, leaving neither destination nor temporary file, nor the socket', async () => {
-    const socketGone = deferred<Promise<void>>();
+    const socketGone = deferred();
     const { server, dir, manager } = await setup(
       (request, response) => {
         socketGone.resolve(socketClosed(request.socket));
@@ -290,7 +296,7 @@ describe('downloadFile', () => {
     expect(performance.now() - cancelledAt).toBeLessThan(5000);
     expect(manager.getTask(id)?.state).toBe(TaskState.CANCELLED);
     expect(await filesIn(dir)).toEqual([]);
-    await (await socketGone.promise);
+    await socketGone.promise;
   });
 
   it('fails on a stall longer than timeoutMs, before the headers or in the body, but not on a slow steady body', async () => {
@@ -303,7 +309,10 @@ describe('downloadFile', () => {
           response.writeHead(200, { 'content-length': steady.length });
           let sent = 0;
           const timer = setInterval(() => {
-            if (response.destroyed) return clearInterval(timer);
+            if (response.destroyed) {
+              clearInterval(timer);
+              return;
+            }
             response.write(steady.subarray(sent * 1000, ++sent * 1000));
             if (sent === 5) {
               clearInterval(timer);
@@ -474,8 +483,8 @@ describe('downloadFile', () => {
     expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
     expect(await filesIn(dir)).toEqual(['whole.bin']);
 
-    await expect(downloadFile(handMadeContext(AbortSignal.abort(reason)), { url: server.base, destination: join(dir, 'never') })).rejects.toBe(
-      reason,
-    );
+    await expect(
+      downloadFile(handMadeContext(AbortSignal.abort(reason)), { url: server.base, destination: join(dir, 'never') }),
+    ).rejects.toBe(reason);
   });
 });

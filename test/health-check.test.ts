@@ -80,11 +80,13 @@ describe('periodicHealthCheck', () => {
   it('runs the first check at once, records a check that times out, and honours expectStatus', async () => {
     const held: ServerResponse[] = [];
     const server = await serve((request, response) => {
-      if (request.url === '/hang') held.push(response); // never answered
+      // '/hang' is never answered.
+      if (request.url === '/hang') held.push(response);
       else response.writeHead(request.url === '/empty' ? 204 : 200).end();
     });
-    onCleanup(async () => {
+    onCleanup(() => {
       for (const response of held) response.destroy();
+      return Promise.resolve();
     });
     const { manager } = createActionManager();
 
@@ -127,7 +129,9 @@ describe('periodicHealthCheck', () => {
     const firstCheck = deferred();
     manager.on('progress', () => firstCheck.resolve());
 
-    const id = manager.createTask('Health', actions.periodicHealthCheck, { args: { url: server.base, intervalSeconds: 60, maxChecks: 10 } });
+    const id = manager.createTask('Health', actions.periodicHealthCheck, {
+      args: { url: server.base, intervalSeconds: 60, maxChecks: 10 },
+    });
     await firstCheck.promise;
     const cancelledAt = performance.now();
     expect(manager.cancelTask(id)).toBe(true);

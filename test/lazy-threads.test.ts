@@ -35,7 +35,9 @@ describe('worker threads start as work arrives', () => {
     const manager = createManager({ ...options, maxConcurrentTasks: 3 });
     const release = createGate();
     const started = [createGate(), createGate(), createGate()];
-    const ids = started.map((gate, i) => manager.createTask(`held ${i}`, workerTask(PLAIN, 'holdUntil'), { args: { started: gate, release } }));
+    const ids = started.map((gate, i) =>
+      manager.createTask(`held ${i}`, workerTask(PLAIN, 'holdUntil'), { args: { started: gate, release } }),
+    );
     // All three run at once: each holds its own thread until released.
     await Promise.all(started.map((gate) => waitGate(gate)));
     openGate(release);

@@ -27,10 +27,14 @@ describe('createTask, getTask and waitFor', () => {
 
   it('runs a plain function handler on the main thread with the same (task, args) call', async () => {
     const manager = createManager({ autoStart: true });
-    const id = manager.createTask('Main', async (task, args: { a: number }) => {
-      task.progress = 40;
-      return { sum: args.a + 1, name: task.name, onMainThread: isMainThread };
-    }, { args: { a: 41 } });
+    const id = manager.createTask(
+      'Main',
+      (task, args: { a: number }) => {
+        task.progress = 40;
+        return Promise.resolve({ sum: args.a + 1, name: task.name, onMainThread: isMainThread });
+      },
+      { args: { a: 41 } },
+    );
     const task = await manager.waitFor(id);
     expect(task.state).toBe('completed');
     expect(task.result).toEqual({ sum: 42, name: 'Main', onMainThread: true });
@@ -159,7 +163,7 @@ describe('stop', () => {
       leaked = manager;
       await manager.waitFor(manager.createTask('Scoped', fixture('echo')));
     }
-    expect(() => leaked!.createTask('After', fixture('echo'))).toThrow(ManagerStoppedError);
+    expect(() => leaked.createTask('After', fixture('echo'))).toThrow(ManagerStoppedError);
   });
 });
 
@@ -167,7 +171,7 @@ describe('public types', () => {
   it('narrows task state as a string union', () => {
     expectTypeOf<Task['state']>().toEqualTypeOf<'pending' | 'running' | 'completed' | 'failed' | 'cancelled'>();
     // An id is a string that also carries the result type for the compiler (see typed-tasks.test.ts).
-    expectTypeOf<TaskManager['createTask']>().returns.toEqualTypeOf<TaskId<unknown>>();
+    expectTypeOf<TaskManager['createTask']>().returns.toEqualTypeOf<TaskId>();
     expectTypeOf<TaskId>().toExtend<string>();
     expectTypeOf<TaskManager['waitFor']>().returns.resolves.toEqualTypeOf<Task>();
     expect(Object.values(TaskState)).toEqual(['pending', 'running', 'completed', 'failed', 'cancelled']);

@@ -124,6 +124,18 @@ describe('manager.map', () => {
     expect(after).toEqual([9]);
   });
 
+  it('ends at once, reading no input, when its signal is already aborted', async () => {
+    const manager = createManager({ autoStart: true });
+    let itemsRead = 0;
+    function* endless(): Generator<number> {
+      for (;;) yield itemsRead++;
+    }
+    const run = manager.map(item('square'), endless(), { signal: AbortSignal.abort() });
+    expect(manager.getTask(run.id)!.state).toBe('cancelled');
+    await expect(run.toArray()).rejects.toMatchObject({ name: 'AbortError', code: 'TASKLOOM_TASK_CANCELLED' });
+    expect(itemsRead).toBe(0);
+  });
+
   it('checks its arguments', () => {
     const manager = createManager();
     expect(() => manager.map((() => 1) as never, [1])).toThrow('Expected `handler` to be a workerTask(...) reference');

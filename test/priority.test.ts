@@ -7,7 +7,13 @@ describe('dispatch order', () => {
     const manager = createManager({ maxConcurrentTasks: 1 });
     const events = recordEvents(manager);
     const plan: [string, number][] = [
-      ['low-1', 1], ['normal-1', 10], ['urgent', 100], ['normal-2', 10], ['low-2', 1], ['normal-3', 10], ['negative', -5],
+      ['low-1', 1],
+      ['normal-1', 10],
+      ['urgent', 100],
+      ['normal-2', 10],
+      ['low-2', 1],
+      ['normal-3', 10],
+      ['negative', -5],
     ];
     for (const [name, priority] of plan) manager.createTask(name, fixture('echo'), { priority, args: name });
     void manager.runTasks();

@@ -12,10 +12,14 @@ describe('timeouts', () => {
     const limited = manager.createTask('Limited', fixture('sleeps'), { args: 50, timeoutMs: 100 });
     expect((await manager.waitFor(first)).state).toBe('completed');
     expect((await manager.waitFor(limited)).state).toBe('completed');
-    const slow = manager.createTask('Slow', async (task) => {
-      await new Promise<void>((resolve) => task.signal.addEventListener('abort', () => resolve(), { once: true }));
-      reason = task.signal.reason;
-    }, { timeoutMs: 30 });
+    const slow = manager.createTask(
+      'Slow',
+      async (task) => {
+        await new Promise<void>((resolve) => task.signal.addEventListener('abort', () => resolve(), { once: true }));
+        reason = task.signal.reason;
+      },
+      { timeoutMs: 30 },
+    );
     const task = await manager.waitFor(slow);
     expect(task).toMatchObject({ state: 'failed', error: 'timed out after 30 ms', attempts: 1 });
     expect(reason).toBeInstanceOf(TaskTimeoutError);
@@ -48,14 +52,22 @@ describe('retries', () => {
     const sequence = events.filter((e) => e.task.id === id).map((e) => e.event);
     expect(sequence).toEqual(['created', 'started', 'retrying', 'started', 'retrying', 'started', 'completed']);
     const retrying = events.filter((e) => e.event === 'retrying').map((e) => e.task);
-    expect(retrying.map((t: Task) => [t.state, t.attempts])).toEqual([['pending', 1], ['pending', 2]]);
+    expect(retrying.map((t: Task) => [t.state, t.attempts])).toEqual([
+      ['pending', 1],
+      ['pending', 2],
+    ]);
   });
 
   it('fails for good once the attempts run out, with the manager default policy', async () => {
     const manager = createManager({ autoStart: true, retry: { attempts: 2 } });
     const counter = new Int32Array(new SharedArrayBuffer(4));
     const task = await manager.waitFor(manager.createTask('Hopeless', fixture('failsUntil'), { args: { counter, failures: 5 } }));
-    expect(task).toMatchObject({ state: 'failed', error: 'attempt 2 failed', attempts: 2, errors: ['attempt 1 failed', 'attempt 2 failed'] });
+    expect(task).toMatchObject({
+      state: 'failed',
+      error: 'attempt 2 failed',
+      attempts: 2,
+      errors: ['attempt 1 failed', 'attempt 2 failed'],
+    });
     expect(manager.getStats()).toMatchObject({ total: 1, failed: 1, pending: 0, running: 0 });
   });
 
@@ -102,7 +114,10 @@ describe('retries', () => {
   it('cancels a task that waits out a retry delay', async () => {
     const manager = createManager({ autoStart: true });
     const counter = new Int32Array(new SharedArrayBuffer(4));
-    const id = manager.createTask('Delayed', fixture('failsUntil'), { args: { counter, failures: 9 }, retry: { attempts: 3, delayMs: 60_000 } });
+    const id = manager.createTask('Delayed', fixture('failsUntil'), {
+      args: { counter, failures: 9 },
+      retry: { attempts: 3, delayMs: 60_000 },
+    });
     await nextEvent(manager, 'retrying', id);
     expect(manager.getTask(id)!.state).toBe('pending');
     expect(manager.cancelTask(id)).toBe(true);

@@ -1,12 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { actions, TaskState, type Task } from 'taskloom';
 import { reminderTimer, type ReminderTimerResult } from 'taskloom/actions';
-import {
-  createActionManager,
-  deferred,
-  handMadeContext,
-  pendingTimers,
-} from './fixtures/actions-http.js';
+import { createActionManager, deferred, handMadeContext, pendingTimers } from './fixtures/actions-http.js';
 
 describe('reminderTimer', () => {
   it('counts down with steady progress, then logs its message at info and returns it', async () => {
@@ -54,7 +49,9 @@ describe('reminderTimer', () => {
     expect(task?.state).toBe(TaskState.CANCELLED);
     expect(task?.progress).toBe(1);
     // The worker is free and well: another timer runs on it.
-    const next = await manager.waitFor(manager.createTask('Next', actions.reminderTimer, { args: { durationSeconds: 0.02, message: 'Next' } }));
+    const next = await manager.waitFor(
+      manager.createTask('Next', actions.reminderTimer, { args: { durationSeconds: 0.02, message: 'Next' } }),
+    );
     expect(next.state).toBe(TaskState.COMPLETED);
     await logs.waitFor((line) => line.msg === 'Next');
     expect(logs.lines.some((line) => line.msg === 'Too late')).toBe(false);
@@ -81,7 +78,10 @@ describe('reminderTimer', () => {
     const reason = new Error('changed my mind');
     controller.abort(reason);
     // At once: before this process's event loop even turns.
-    const settled = await Promise.race([running.catch((error: unknown) => error), new Promise((resolve) => setImmediate(resolve, 'still running'))]);
+    const settled = await Promise.race([
+      running.catch((error: unknown) => error),
+      new Promise((resolve) => setImmediate(resolve, 'still running')),
+    ]);
     expect(settled).toBe(reason);
     expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
     expect(cancelled.logged).toEqual([]);

@@ -41,7 +41,7 @@ async function searchServer(
     requests.push({ q, format: url.searchParams.get('format'), at: performance.now() });
     answer(q ?? '', request, response);
   });
-  onCleanup(server.close);
+  onCleanup(() => server.close());
   return { server, requests, endpoint: `${server.base}/search?q={query}&format=json` };
 }
 
@@ -59,7 +59,6 @@ function replyWith(response: ServerResponse, q: string): void {
     }),
   );
 }
-
 
 describe('batchWebSearch', () => {
   it('retries a 429 after its Retry-After, then takes the 200', async () => {
@@ -143,7 +142,10 @@ describe('batchWebSearch', () => {
     let trickled = 0;
     const { server, endpoint } = await searchServer((q, _request, response) => {
       if (q === 'silent') return; // never answers
-      if (q !== 'trickle') return replyWith(response, q);
+      if (q !== 'trickle') {
+        replyWith(response, q);
+        return;
+      }
       // One byte every 40 ms, without end: a limit between chunks would never fire.
       response.writeHead(200, { 'content-type': 'application/json' });
       const timer = setInterval(() => {
@@ -287,9 +289,12 @@ describe('batchWebSearch', () => {
 
     // Aborted while its last query waits for an answer: that is a cancellation, not a failed query.
     const hanging = await startServer(() => undefined);
-    onCleanup(hanging.close);
+    onCleanup(() => hanging.close());
     const lastController = new AbortController();
-    const last = batchWebSearch(handMadeContext(lastController.signal), { queries: ['never answered'], endpoint: `${hanging.base}/?q={query}` });
+    const last = batchWebSearch(handMadeContext(lastController.signal), {
+      queries: ['never answered'],
+      endpoint: `${hanging.base}/?q={query}`,
+    });
     const request = await hanging.nextRequest();
     lastController.abort(reason);
     await expect(last).rejects.toBe(reason);

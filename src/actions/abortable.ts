@@ -39,9 +39,9 @@ export async function sleepUntil(deadline: number, signal: AbortSignal): Promise
 }
 
 /**
- * An abort signal that follows a parent signal and can also abort on its own: by `abort()`,
- * or by a watchdog when `touch()` has not been called for a while. Call `dispose()` in a
- * `finally` block: it stops the watchdog and detaches from the parent.
+ * An abort signal that follows a parent signal and can also abort on its own, by a watchdog
+ * when `touch()` has not been called for a while. Call `dispose()` in a `finally` block: it
+ * stops the watchdog and detaches from the parent.
  */
 export class LinkedAbort {
   readonly #controller = new AbortController();
@@ -62,10 +62,6 @@ export class LinkedAbort {
   /** Whether the parent aborted, rather than this signal on its own. */
   get isParentAborted(): boolean {
     return this.#parent.aborted;
-  }
-
-  abort(reason: unknown): void {
-    this.#controller.abort(reason);
   }
 
   /** Aborts with `reason()` unless `touch()` is called at least every `ms` milliseconds from now on. */

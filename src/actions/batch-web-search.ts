@@ -170,7 +170,7 @@ class Search {
       return { query, ok: true, results: maxResults === undefined ? hits : hits.slice(0, maxResults) };
     } catch (error) {
       if (link.isParentAborted) throw this.#task.signal.reason;
-      const failure = link.signal.aborted ? link.signal.reason : toRequestError(url, error);
+      const failure: unknown = link.signal.aborted ? link.signal.reason : toRequestError(url, error);
       return { query, ok: false, results: [], error: errorMessage(failure) };
     } finally {
       this.#inFlight = undefined;
@@ -212,7 +212,7 @@ class Search {
       callback(error);
       return;
     }
-    const retryAfter = parseRetryAfter(headerValue(error.headers ?? {}, 'retry-after'));
+    const retryAfter = parseRetryAfter(headerValue(error.headers, 'retry-after'));
     const waitMs = retryAfter ?? Math.min(this.#fallbackRetryMs * 2 ** (counter - 1), RETRY_POLICY.maxTimeout);
     const { query, link, watch } = inFlight;
     this.#task.log.info(
@@ -234,7 +234,9 @@ class Search {
 function checkQueries(value: unknown): readonly string[] {
   if (!Array.isArray(value)) throw new TypeError(`Expected \`options.queries\` to be an array of strings, ${received(value)}`);
   value.forEach((query: unknown, index) => {
-    if (typeof query !== 'string') throw new TypeError(`Expected \`options.queries[${index}]\` to be a non-empty string, ${received(query)}`);
+    if (typeof query !== 'string') {
+      throw new TypeError(`Expected \`options.queries[${index}]\` to be a non-empty string, ${received(query)}`);
+    }
     if (query.trim() === '') throw new RangeError(`Expected \`options.queries[${index}]\` to be a non-empty string, ${received(query)}`);
   });
   return value as readonly string[];
@@ -243,7 +245,8 @@ function checkQueries(value: unknown): readonly string[] {
 /** The endpoint template, from the option or the environment, checked. */
 function resolveEndpoint(option: unknown): string {
   const fromEnv = process.env[SEARCH_URL_VARIABLE];
-  const [name, template] = option !== undefined ? ['`options.endpoint`', option] : [`the ${SEARCH_URL_VARIABLE} environment variable`, fromEnv];
+  const [name, template] =
+    option !== undefined ? ['`options.endpoint`', option] : [`the ${SEARCH_URL_VARIABLE} environment variable`, fromEnv];
   if (template === undefined || template === '') throw new MissingSearchEndpointError();
   const expected = `Expected ${name} to be an http(s) URL template with ${PLACEHOLDER}, such as 'http://localhost:8888/search?q=${PLACEHOLDER}&format=json'`;
   if (typeof template !== 'string') throw new TypeError(`${expected}, ${received(template)}`);

@@ -249,7 +249,7 @@ class Download {
       link.touch();
       this.#receive(chunk);
       this.#isWritingToDisk = true;
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         const copied = chunk.copy(buffer, filled, offset);
         filled += copied;
         offset += copied;
@@ -324,7 +324,7 @@ function temporaryPathFor(destination: string): string {
 }
 
 async function writeAll(file: FileHandle, buffer: Buffer, length: number): Promise<void> {
-  for (let offset = 0; offset < length; ) {
+  for (let offset = 0; offset < length;) {
     const { bytesWritten } = await file.write(buffer, offset, length - offset);
     offset += bytesWritten;
   }

@@ -137,7 +137,7 @@ async function checkOnce(
     return { at, ok: false, status, latencyMs, error: `unexpected status ${describeStatus(status, response.statusText)}` };
   } catch (error) {
     if (link.isParentAborted) throw signal.reason;
-    const failure = link.signal.aborted ? link.signal.reason : toRequestError(url.href, error);
+    const failure: unknown = link.signal.aborted ? link.signal.reason : toRequestError(url.href, error);
     return { at, ok: false, status: null, latencyMs: null, error: errorMessage(failure) };
   } finally {
     link.dispose();

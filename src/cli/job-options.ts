@@ -78,8 +78,9 @@ function retryProblems(fields: Record<string, unknown>): Problem[] {
     problems.push(['backoff', `expected "fixed" or "exponential", ${received(backoff)}`]);
   }
   for (const [field, value] of Object.entries({ delayMs, maxDelayMs })) {
-    if (value !== undefined && !(isNumber(value) && value >= 0))
+    if (value !== undefined && !(isNumber(value) && value >= 0)) {
       problems.push([field, `expected a finite number >= 0, ${received(value)}`]);
+    }
   }
   if (jitter !== undefined && !(isNumber(jitter) && jitter >= 0 && jitter <= 1)) {
     problems.push(['jitter', `expected a number from 0 to 1, ${received(jitter)}`]);

@@ -71,11 +71,6 @@ export class ResultsCollector {
     this.#tasks[index] ??= task;
   }
 
-  /** The latest snapshot of every job that has a task, in file order. */
-  tasks(): Task[] {
-    return this.#tasks.filter((task): task is Task => task !== undefined);
-  }
-
   /** The results document as things stand now. */
   document(source: string, isInterrupted: boolean): ResultsDocument {
     const finishedAt = Date.now();

@@ -60,7 +60,6 @@ interface Chunk {
 export interface BatchSetup {
   readonly scheduler: Scheduler;
   readonly table: TaskTable;
-  readonly id: string;
   readonly name: string;
   readonly handler: WorkerTask;
   readonly items: Iterable<unknown> | AsyncIterable<unknown>;
@@ -99,12 +98,15 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
   /** @internal Created by TaskManager.map. */
   constructor(setup: BatchSetup) {
     this.#setup = setup;
-    this.id = setup.id;
-    const { items } = setup;
+    const { scheduler, items, name, handler, priority, signal } = setup;
     this.#input = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
     this.#total = Array.isArray(items) ? items.length : undefined;
-    if (setup.signal?.aborted) this.#setup.scheduler.cancel(this.id, 'its signal was aborted');
-    else setup.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const spec = { name, handler, args: undefined, priority, timeoutMs: Infinity, retry: NO_RETRY, parentId: undefined };
+    // The batch's record is cancelled by cancelTask, stop() or the signal; an already-aborted
+    // signal cancels it here, and cancelChunks then ends the iteration at once.
+    this.id = scheduler.createBatch(spec, () => this.cancelChunks());
+    if (signal?.aborted) scheduler.cancel(this.id, 'its signal was aborted');
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
     void this.#pump();
   }
 
@@ -135,9 +137,9 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
   }
 
   /** Called when a `for await` loop is left early: the rest of the batch is cancelled. */
-  async return(): Promise<IteratorResult<Result>> {
+  return(): Promise<IteratorResult<Result>> {
     if (!this.#isFinished) this.#setup.scheduler.cancel(this.id, 'its results were no longer wanted');
-    return { done: true, value: undefined };
+    return Promise.resolve({ done: true, value: undefined });
   }
 
   /** Collects every result, in input order. */
@@ -160,12 +162,17 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
     this.#setup.scheduler.cancel(this.id, 'its signal was aborted');
   };
 
+  /** Whether the batch is still running, has input left, and has room for another chunk. */
+  get #wantsMoreInput(): boolean {
+    return !this.#isFinished && !this.#isInputDone && this.#chunks.size < 2 * this.#setup.concurrency;
+  }
+
   /** Reads input into chunks while there is room for more. */
   async #pump(): Promise<void> {
     if (this.#isReading) return;
     this.#isReading = true;
     try {
-      while (!this.#isFinished && !this.#isInputDone && this.#chunks.size < 2 * this.#setup.concurrency) {
+      while (this.#wantsMoreInput) {
         const items: unknown[] = [];
         while (items.length < this.#setup.chunkSize) {
           const next = await this.#input.next();

@@ -19,7 +19,10 @@ export class SafeEmitter<Events extends EventMap<Events>> {
   on<E extends keyof Events>(event: E, listener: Listener<Events[E]>): void {
     const list = this.#listeners.get(event);
     // Copy on write, so that emit can iterate without copying.
-    this.#listeners.set(event, list === undefined ? [listener as Listener<Events[keyof Events]>] : [...list, listener as Listener<Events[keyof Events]>]);
+    this.#listeners.set(
+      event,
+      list === undefined ? [listener as Listener<Events[keyof Events]>] : [...list, listener as Listener<Events[keyof Events]>],
+    );
   }
 
   off<E extends keyof Events>(event: E, listener: Listener<Events[E]>): void {

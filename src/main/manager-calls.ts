@@ -39,7 +39,9 @@ export class DirectClient implements ManagerClient {
   createTask<Args = unknown>(name: string, handler: WorkerTask, options?: CreateTaskOptions<Args>): Promise<string> {
     return settle(() => {
       if (typeof handler === 'function') {
-        throw new TypeError(`Expected \`handler\` to be a workerTask(...) reference (functions cannot cross threads), ${received(handler)}`);
+        throw new TypeError(
+          `Expected \`handler\` to be a workerTask(...) reference (functions cannot cross threads), ${received(handler)}`,
+        );
       }
       return this.#calls.createTask(this.#dispatch, name, handler, options);
     });

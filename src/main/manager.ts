@@ -10,7 +10,7 @@ import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from '../
 import { resolveLogger } from './logger.js';
 import { DirectClient, type ManagerCalls } from './manager-calls.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
-import { NO_RETRY, resolveRetry } from './retry.js';
+import { resolveRetry } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import { TaskTable, type TaskEventName, type TaskManagerEvents } from './task-table.js';
 import { TaskState, type CreateTaskOptions, type Task, type TaskId, type TaskStats } from '../shared/task.js';
@@ -22,6 +22,7 @@ import {
   checkOptions,
   checkPositiveInteger,
   checkProgress,
+  isIterable,
   received,
 } from '../shared/validate.js';
 
@@ -283,7 +284,7 @@ export class TaskManager {
       throw new TypeError(`Expected \`handler\` to be a workerTask(...) reference, ${received(handler)}`);
     }
     this.#handlers.check(handler);
-    if (items === null || typeof items !== 'object' || !(Symbol.iterator in items || Symbol.asyncIterator in items)) {
+    if (!isIterable(items)) {
       throw new TypeError(`Expected \`items\` to be an iterable or an async iterable, ${received(items)}`);
     }
     const given = checkOptions('options', options, MAP_OPTIONS);
@@ -296,11 +297,18 @@ export class TaskManager {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`Expected \`options.signal\` to be an AbortSignal, ${received(signal)}`);
     }
-    let run: MapRun<unknown> | undefined;
-    const spec = { name, handler, args: undefined, priority, timeoutMs: Infinity, retry: NO_RETRY, parentId: undefined };
-    const id = this.#scheduler.createBatch(spec, () => run?.cancelChunks());
-    run = new MapRun({ scheduler: this.#scheduler, table: this.#table, id, name, handler, items, concurrency, chunkSize, priority, settle, signal });
-    return run;
+    return new MapRun({
+      scheduler: this.#scheduler,
+      table: this.#table,
+      name,
+      handler,
+      items,
+      concurrency,
+      chunkSize,
+      priority,
+      settle,
+      signal,
+    });
   }
 
   /**

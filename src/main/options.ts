@@ -8,7 +8,15 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { isLogger } from './logger.js';
 import type { RetryOptions } from '../shared/task.js';
 import { NO_RETRY, resolveRetry, type RetryPolicy } from './retry.js';
-import { checkBoolean, checkFiniteNumber, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from '../shared/validate.js';
+import {
+  checkBoolean,
+  checkFiniteNumber,
+  checkNonNegativeNumber,
+  checkObject,
+  checkOptions,
+  checkPositiveInteger,
+  received,
+} from '../shared/validate.js';
 
 export interface TaskManagerOptions {
   /**
@@ -50,7 +58,7 @@ export interface TaskManagerOptions {
    * // register-tsx.mjs: import { register } from 'tsx/esm/api'; register();
    * new TaskManager({ workerPreload: [new URL('./register-tsx.mjs', import.meta.url)] });
    */
-  workerPreload?: ReadonlyArray<URL | string>;
+  workerPreload?: readonly (URL | string)[];
   /**
    * The default time limit of a task, counted from when it starts (not from when it was
    * queued). On expiry its signal aborts with a `TimeoutError`, its worker is terminated after
@@ -127,15 +135,15 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
   checkNonNegativeNumber('options.cancelGraceMs', resolved.cancelGraceMs);
   if (resolved.maxFinishedTasks !== Infinity) {
     if (typeof resolved.maxFinishedTasks !== 'number' || !Number.isInteger(resolved.maxFinishedTasks)) {
-      throw new TypeError(`Expected \`options.maxFinishedTasks\` to be an integer >= 0 or Infinity, ${received(resolved.maxFinishedTasks)}`);
+      throw new TypeError(
+        `Expected \`options.maxFinishedTasks\` to be an integer >= 0 or Infinity, ${received(resolved.maxFinishedTasks)}`,
+      );
     }
     checkNonNegativeNumber('options.maxFinishedTasks', resolved.maxFinishedTasks);
   }
   checkLimit('options.maxPendingTasks', resolved.maxPendingTasks);
   checkTimeout('options.timeoutMs', resolved.timeoutMs);
-  if (resolved.resourceLimits !== undefined && (typeof resolved.resourceLimits !== 'object' || resolved.resourceLimits === null)) {
-    throw new TypeError(`Expected \`options.resourceLimits\` to be an object, ${received(resolved.resourceLimits)}`);
-  }
+  if (resolved.resourceLimits !== undefined) checkObject('options.resourceLimits', resolved.resourceLimits);
   if (resolved.logger !== undefined && resolved.logger !== false && !isLogger(resolved.logger)) {
     throw new TypeError(`Expected \`options.logger\` to be a pino logger or false, ${received(resolved.logger)}`);
   }
@@ -156,11 +164,15 @@ export function checkTimeout(name: string, value: unknown): asserts value is num
 
 function resolvePreload(preload: unknown): string[] {
   if (preload === undefined) return [];
-  if (!Array.isArray(preload)) throw new TypeError(`Expected \`options.workerPreload\` to be an array of file: URLs or absolute paths, ${received(preload)}`);
+  if (!Array.isArray(preload)) {
+    throw new TypeError(`Expected \`options.workerPreload\` to be an array of file: URLs or absolute paths, ${received(preload)}`);
+  }
   return preload.map((module: unknown, index) => {
     const name = `options.workerPreload[${index}]`;
     const url = toModuleUrl(name, module);
-    if (!existsSync(fileURLToPath(url))) throw new TypeError(`Expected \`${name}\` to name an existing module, but ${fileURLToPath(url)} does not exist`);
+    if (!existsSync(fileURLToPath(url))) {
+      throw new TypeError(`Expected \`${name}\` to name an existing module, but ${fileURLToPath(url)} does not exist`);
+    }
     return url;
   });
 }

@@ -28,7 +28,13 @@ export interface WorkerPoolOptions {
   readonly preload: readonly string[];
   /** Progress a handler set, for the run with this dispatch number. */
   readonly onProgress: (dispatch: number, value: number) => void;
-  readonly onLog: (id: string, name: string, level: LogLevelName, msg: string | undefined, fields: Record<string, unknown> | undefined) => void;
+  readonly onLog: (
+    id: string,
+    name: string,
+    level: LogLevelName,
+    msg: string | undefined,
+    fields: Record<string, unknown> | undefined,
+  ) => void;
   readonly onPoolError: (error: unknown) => void;
   /** A worker opened its channel to the manager. */
   readonly onManagerPort: (port: MessagePort) => void;
@@ -142,5 +148,5 @@ export interface KillSignal {
 }
 
 function isHandshake(message: unknown): message is PortHandshake {
-  return typeof message === 'object' && message !== null && (message as PortHandshake).type === HANDSHAKE;
+  return typeof message === 'object' && message !== null && 'type' in message && message.type === HANDSHAKE;
 }

@@ -1,6 +1,6 @@
 /** Retry policies: what callers may pass, how it is checked, and the delay before each retry. */
 import type { RetryOptions } from '../shared/task.js';
-import { checkBoolean, checkNonNegativeNumber, checkOptions, checkPositiveInteger, received } from '../shared/validate.js';
+import { checkBoolean, checkNonNegativeNumber, checkOneOf, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
 
 export type RetryPolicy = Readonly<Required<RetryOptions>>;
 
@@ -13,20 +13,16 @@ export const NO_RETRY: RetryPolicy = Object.freeze({
   retryOnTimeout: false,
 });
 
+const BACKOFFS = ['fixed', 'exponential'] as const;
+
 const KNOWN = ['attempts', 'backoff', 'delayMs', 'maxDelayMs', 'jitter', 'retryOnTimeout'] as const;
 
 /** Checks `options` (named `name` in errors) and fills it in over `base`. */
 export function resolveRetry(name: string, options: RetryOptions | undefined, base: RetryPolicy = NO_RETRY): RetryPolicy {
   if (options === undefined) return base;
-  const given = checkOptions(name, options, KNOWN);
-  const policy: Required<RetryOptions> = { ...base };
-  for (const key of KNOWN) {
-    if (given[key] !== undefined) (policy as Record<string, unknown>)[key] = given[key];
-  }
+  const policy = withDefaults(name, options, KNOWN, base);
   checkPositiveInteger(`${name}.attempts`, policy.attempts);
-  if (policy.backoff !== 'fixed' && policy.backoff !== 'exponential') {
-    throw new TypeError(`Expected \`${name}.backoff\` to be 'fixed' or 'exponential', ${received(policy.backoff)}`);
-  }
+  checkOneOf(`${name}.backoff`, policy.backoff, BACKOFFS);
   checkNonNegativeNumber(`${name}.delayMs`, policy.delayMs);
   if (policy.maxDelayMs !== Infinity) checkNonNegativeNumber(`${name}.maxDelayMs`, policy.maxDelayMs);
   checkNonNegativeNumber(`${name}.jitter`, policy.jitter);

@@ -310,8 +310,9 @@ const SHARED_CLASSES = [
 ];
 for (const Class of SHARED_CLASSES) registerErrorClass(Class.code, Class);
 // On the prototypes, not on each instance: an error revived without its constructor has it too.
-for (const Class of [TaskloomError, HandlerNotFoundError, NotCloneableError])
+for (const Class of [TaskloomError, HandlerNotFoundError, NotCloneableError]) {
   Object.defineProperty(Class.prototype, BRAND, { value: true });
+}
 
 /**
  * Failures taskloom reports about a run itself. Their message reads as a sentence of its own,

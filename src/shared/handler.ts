@@ -84,9 +84,12 @@ export function isWorkerTask(value: unknown): value is WorkerTask {
   return (
     typeof value === 'object' &&
     value !== null &&
-    (value as WorkerTask).kind === WORKER_TASK &&
-    typeof (value as WorkerTask).module === 'string' &&
-    typeof (value as WorkerTask).exportName === 'string'
+    'kind' in value &&
+    value.kind === WORKER_TASK &&
+    'module' in value &&
+    typeof value.module === 'string' &&
+    'exportName' in value &&
+    typeof value.exportName === 'string'
   );
 }
 

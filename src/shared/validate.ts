@@ -61,15 +61,33 @@ export function checkFunction(name: string, value: unknown): asserts value is (.
   if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, ${received(value)}`);
 }
 
+/** Checks that `value` is an object: not null, not an array, not a function. */
+export function checkObject(name: string, value: unknown): asserts value is object {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an object, ${received(value)}`);
+  }
+}
+
+/** Checks that `value` is one of the strings in `allowed`. */
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): asserts value is T {
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    const expected = allowed.map((choice) => `'${choice}'`).join(' or ');
+    throw new TypeError(`Expected \`${name}\` to be ${expected}, ${received(value)}`);
+  }
+}
+
+/** Whether `value` can be read with `for await`: an iterable or an async iterable. */
+export function isIterable(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && (Symbol.iterator in value || Symbol.asyncIterator in value);
+}
+
 /**
  * Checks that `options` is undefined or a plain object whose keys are all known.
  * Returns the object (or an empty one) for destructuring.
  */
 export function checkOptions<T extends object>(name: string, options: T | undefined, known: readonly string[]): Partial<T> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`Expected \`${name}\` to be an object, ${received(options)}`);
-  }
+  checkObject(name, options);
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new TypeError(`Unknown option \`${name}.${key}\`: expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
