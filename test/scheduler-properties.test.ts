@@ -109,7 +109,7 @@ describe('scheduler invariants', () => {
           const stats = manager.getStats();
           const counted = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
           for (const entry of model.values()) counted[entry.state]++;
-          expect(stats).toEqual({ total: ids.length, ...counted });
+          expect(stats).toMatchObject({ total: ids.length, ...counted });
         }
 
         const stopping = manager.stop();

@@ -1,22 +1,26 @@
 /**
  * The adapter over Piscina. It starts the pool on first use, starts threads as work arrives (up
  * to the limit, then keeps them warm), collects each worker's control port from its handshake,
- * and turns what Piscina reports into what the runs need. The scheduler only calls `run` when a
- * slot is free, so Piscina's own queue stays empty.
+ * and turns what Piscina reports into what the runs need. The scheduler only calls `run` or
+ * `runBatch` when a slot is free, so Piscina's own queue stays empty.
  */
-import type { MessagePort, ResourceLimits } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   HANDSHAKE,
   type ControlMessage,
   type LogLevelName,
   type PortHandshake,
+  type BatchOutcome,
+  type BatchReport,
+  type BatchRequest,
+  type RunOutcome,
   type SerializedError,
-  type TaskOutcome,
   type TaskRequest,
   type WorkerMessage,
   type WorkerStartData,
 } from '../shared/messages.js';
+import type { Movable } from '../shared/transfer.js';
 
 /** The worker entry is always the built file next to this one's folder, never a source file. */
 const ENTRY = new URL('../workers/entry.js', import.meta.url);
@@ -47,6 +51,8 @@ export class WorkerPool {
   readonly #aborts = new Map<number, ControlMessage>();
   /** Each worker's manager channel, once it has opened one. */
   readonly #managerPorts = new Map<number, MessagePort>();
+  /** The batches running, by their dispatch number: where their reports go. */
+  readonly #batches = new Map<number, BatchReceiver>();
   #piscina: Piscina | undefined;
   #destroyed: Promise<void> | undefined;
 
@@ -54,9 +60,39 @@ export class WorkerPool {
     this.#options = options;
   }
 
-  /** Runs a task on a worker. Firing the listener `kill` registers terminates that worker. */
-  run(request: TaskRequest, kill: KillSignal): Promise<TaskOutcome> {
-    return (this.#piscina ?? this.#start()).run(request, { signal: kill }) as Promise<TaskOutcome>;
+  /**
+   * Runs a task on a worker, moving `transfer` there rather than copying it. Firing the listener
+   * `kill` registers terminates that worker.
+   */
+  run(request: TaskRequest, kill: KillSignal, transfer?: readonly Movable[]): Promise<RunOutcome> {
+    const piscina = this.#piscina ?? this.#start();
+    const options = transfer === undefined ? { signal: kill } : { signal: kill, transferList: transfer as Movable[] };
+    return piscina.run(request, options) as Promise<RunOutcome>;
+  }
+
+  /** Runs a batch on a worker: its reports go to `batch`, and firing the listener it registers terminates that worker. */
+  runBatch(request: BatchRequest, batch: BatchReceiver & KillSignal): Promise<BatchOutcome> {
+    const piscina = this.#piscina ?? this.#start();
+    this.#batches.set(request.batch, batch);
+    return piscina.run(request, { signal: batch }) as Promise<BatchOutcome>;
+  }
+
+  /** The batch has ended: later reports about it, if any, are dropped. */
+  batchEnded(dispatch: number): void {
+    this.#batches.delete(dispatch);
+  }
+
+  /**
+   * Handles at once the messages waiting on one worker's control port (or on every one's): they
+   * went before something that arrived on another port, and must be handled first.
+   */
+  drainReports(threadId?: number): void {
+    if (threadId === undefined) {
+      for (const [id, port] of this.#ports) this.#drain(id, port);
+    } else {
+      const port = this.#ports.get(threadId);
+      if (port !== undefined) this.#drain(threadId, port);
+    }
   }
 
   /**
@@ -105,12 +141,8 @@ export class WorkerPool {
     piscina.on('message', (message: unknown) => {
       if (isHandshake(message)) this.#adopt(message);
     });
-    piscina.on('workerDestroy', (worker: { id: number }) => {
-      for (const ports of [this.#ports, this.#managerPorts]) {
-        ports.get(worker.id)?.close();
-        ports.delete(worker.id);
-      }
-    });
+    // A worker Piscina terminates (its id is still known then); one that exits is seen in #adopt.
+    piscina.on('workerDestroy', (worker: { id: number }) => this.#forget(worker.id));
     // Piscina reports aborted runs and crashed workers here too; the scheduler has already
     // seen them through the run's promise, so this only logs.
     piscina.on('error', (error: unknown) => this.#options.onPoolError(error));
@@ -119,21 +151,51 @@ export class WorkerPool {
   }
 
   #adopt({ threadId, port }: PortHandshake): void {
-    const { onProgress, onLog, onManagerPort } = this.#options;
-    port.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') {
-        onProgress(message.dispatch, message.value);
-      } else if (message.type === 'log') {
-        onLog(message.id, message.name, message.level, message.msg, message.fields);
-      } else {
-        this.#managerPorts.set(threadId, message.port);
-        onManagerPort(message.port);
-      }
-    });
+    port.on('message', (message: WorkerMessage) => this.#handle(threadId, message));
     port.unref();
     this.#ports.set(threadId, port);
     for (const message of this.#aborts.values()) port.postMessage(message);
+    // Heard before Piscina fails the worker's run: Piscina's own listener only queues that.
+    this.#piscina?.threads.find((thread) => thread.threadId === threadId)?.once('exit', () => this.#forget(threadId));
   }
+
+  /**
+   * The worker is gone: what it sent before it went is handled first (a worker that exits mid-batch
+   * reports what it had done as it goes), then its ports are closed.
+   */
+  #forget(threadId: number): void {
+    const port = this.#ports.get(threadId);
+    if (port !== undefined) this.#drain(threadId, port);
+    for (const ports of [this.#ports, this.#managerPorts]) {
+      ports.get(threadId)?.close();
+      ports.delete(threadId);
+    }
+  }
+
+  #handle(threadId: number, message: WorkerMessage): void {
+    const { onProgress, onLog, onManagerPort } = this.#options;
+    if (message.type === 'batch') {
+      this.#batches.get(message.batch)?.report(message);
+    } else if (message.type === 'progress') {
+      onProgress(message.dispatch, message.value);
+    } else if (message.type === 'log') {
+      onLog(message.id, message.name, message.level, message.msg, message.fields);
+    } else {
+      this.#managerPorts.set(threadId, message.port);
+      onManagerPort(message.port);
+    }
+  }
+
+  #drain(threadId: number, port: MessagePort): void {
+    for (let entry = receiveMessageOnPort(port); entry !== undefined; entry = receiveMessageOnPort(port)) {
+      this.#handle(threadId, entry.message as WorkerMessage);
+    }
+  }
+}
+
+/** Where a batch's reports go. */
+export interface BatchReceiver {
+  report(report: BatchReport): void;
 }
 
 /**

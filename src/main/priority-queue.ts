@@ -25,6 +25,11 @@ export class PriorityQueue<T extends QueueEntry> {
     this.#siftUp(entry.heapIndex);
   }
 
+  /** The entry `pop` would return, left in place. */
+  peek(): T | undefined {
+    return this.#heap[0];
+  }
+
   pop(): T | undefined {
     const top = this.#heap[0];
     if (top !== undefined) this.remove(top);

@@ -7,17 +7,22 @@
  * A task's path: `create` queues it; `#drain` pops it when a slot is free and `#start` gives it
  * a run (runs/), which runs the handler; the run reports back once, to `#ended`, which completes
  * the task, or fails it through `#failAttempt` (retry or FAILED). `cancelRecord` and a run's time
- * limit stop a run through `run.abort`.
+ * limit stop a run through `run.abort`. When more tasks are pending than slots are free, `#drain`
+ * hands a free worker several at once instead (batching.ts): each gets a run that waits in the
+ * batch, its task still pending, until the worker starts it (`#began`).
  */
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ManagerClient } from '../shared/client.js';
 import { DeadlockError, TaskCancelledError, type TaskTimeoutError } from '../shared/errors.js';
+import type { WorkerTask } from '../shared/handler.js';
 import { describeError, serializeError, type SerializedError, type TaskOutcome } from '../shared/messages.js';
 import { TaskState, type FinalTaskState, type Task } from '../shared/task.js';
+import { Batching } from './batching.js';
 import { WorkerPool } from './pool.js';
 import { PriorityQueue } from './priority-queue.js';
 import { retryDelay } from './retry.js';
+import { BatchRun } from './runs/batch-run.js';
 import { MainThreadRun } from './runs/main-thread-run.js';
 import type { Run, RunHost } from './runs/run.js';
 import { WorkerRun } from './runs/worker-run.js';
@@ -33,6 +38,9 @@ export interface SchedulerOptions {
   readonly logger: Logger;
   readonly workerPreload: readonly string[];
   readonly resourceLimits: ResourceLimits | undefined;
+  /** How long a batch is expected to take at most, in ms; 0 for no batches. */
+  readonly batchBudgetMs: number;
+  readonly maxBatchSize: number;
   /** A worker opened its channel to the manager. */
   readonly onManagerPort: (port: MessagePort) => void;
   /** The `task.manager` of a main-thread handler, whose run has this dispatch number. */
@@ -40,6 +48,7 @@ export interface SchedulerOptions {
 }
 
 const MAX_DISPATCH = 0x7fffffff;
+const SETTLED = Promise.resolve();
 
 export class Scheduler {
   readonly #table: TaskTable;
@@ -47,8 +56,14 @@ export class Scheduler {
   readonly #pool: WorkerPool;
   readonly #host: RunHost;
   readonly #queue = new PriorityQueue<TaskRecord>();
-  /** Runs that hold a slot, by dispatch number: running tasks, and stopped ones still winding down. */
+  readonly #batching: Batching;
+  /**
+   * Runs by dispatch number: running tasks, stopped ones still winding down, and tasks waiting in
+   * a batch on a worker.
+   */
   readonly #inFlight = new Map<number, Run>();
+  /** How many slots are held: by runs of one task, and by batches. */
+  #slotsInUse = 0;
   /** Pending tasks waiting out a retry delay, outside the queue. */
   readonly #delayed = new Set<TaskRecord>();
   /** Live `map` batches. */
@@ -70,6 +85,7 @@ export class Scheduler {
     this.#options = options;
     this.#table = table;
     this.#waiting = new WaitTracker(options.maxConcurrentTasks);
+    this.#batching = new Batching(options.batchBudgetMs, options.maxBatchSize);
     this.#pool = new WorkerPool({
       threads: options.maxConcurrentTasks,
       logLevel: logger.levelVal,
@@ -88,6 +104,10 @@ export class Scheduler {
       managerClient: options.managerClient,
       timedOut: (run, reason) => this.#timedOut(run, reason),
       ended: (run, outcome) => this.#ended(run, outcome),
+      freed: () => this.#freed(),
+      began: (run, startedAt) => this.#began(run, startedAt),
+      requeued: (run, runsAlone) => this.#requeued(run, runsAlone),
+      measured: (handler: WorkerTask, ms, count) => this.#batching.measured(handler, ms, count),
     };
   }
 
@@ -105,6 +125,17 @@ export class Scheduler {
     this.#queue.push(record);
     this.#scheduleDrain();
     return record.id;
+  }
+
+  /**
+   * Queues again a task recovered from a journal, pending: `recover` makes its record, with its
+   * own id, given its place in creation order (recovered tasks come first, in their old order).
+   */
+  restore(recover: (seq: number) => TaskRecord): void {
+    const record = recover(this.#seq++);
+    this.#table.add(record);
+    this.#queue.push(record);
+    this.#scheduleDrain();
   }
 
   /** Queues an internal task (a chunk of a `map`): it takes a slot but is not listed, counted or announced. */
@@ -142,9 +173,10 @@ export class Scheduler {
     this.#checkIdle();
   }
 
+  /** Changes a pending task's priority; false for any other, and for one handed to a worker in a batch. */
   setPriority(id: string, priority: number): boolean {
     const record = this.#table.get(id);
-    if (record?.state !== TaskState.PENDING) return false;
+    if (record?.state !== TaskState.PENDING || record.run?.isWaiting === true) return false;
     this.#queue.reprioritize(record, priority);
     return true;
   }
@@ -157,11 +189,16 @@ export class Scheduler {
   /** Cancels a pending or running task, listed or internal, and the children it created. */
   cancelRecord(record: TaskRecord, why?: string): boolean {
     if (!isLive(record)) return false;
-    const { run, children, batch } = record;
     if (record.state === TaskState.PENDING) {
-      this.#queue.remove(record);
-      this.#clearRetryTimer(record);
+      if (record.run?.isWaiting !== true) {
+        this.#queue.remove(record);
+        this.#clearRetryTimer(record);
+      } else if (!record.run.withdraw() && !isLive(record)) {
+        // It had started on its worker: its outcome came in meanwhile, or a 'started' listener cancelled it.
+        return (record.state as TaskState) === TaskState.CANCELLED;
+      }
     }
+    const { run, children, batch } = record;
     if (batch !== undefined) this.#batches.delete(record);
     this.#finalize(record, TaskState.CANCELLED);
     run?.abort(new TaskCancelledError(record.id, why));
@@ -174,7 +211,12 @@ export class Scheduler {
 
   /** The task whose live run has this dispatch number: the caller of a manager call from a handler. */
   runningTask(dispatch: number): TaskRecord | undefined {
-    const run = this.#inFlight.get(dispatch);
+    let run = this.#inFlight.get(dispatch);
+    if (run?.isWaiting === true) {
+      // An item of a batch reports its start before it calls: the report waits on another port.
+      this.#pool.drainReports();
+      run = this.#inFlight.get(dispatch);
+    }
     return run?.isLive === true ? run.record : undefined;
   }
 
@@ -232,53 +274,103 @@ export class Scheduler {
   #scheduleDrain(): void {
     if (!this.#isDispatching || this.#isDrainScheduled) return;
     this.#isDrainScheduled = true;
-    queueMicrotask(() => {
-      this.#isDrainScheduled = false;
-      this.#drain();
-    });
+    // A microtask, through a settled promise: queueMicrotask makes an AsyncResource per call.
+    void SETTLED.then(this.#drainScheduled);
   }
+
+  readonly #drainScheduled = (): void => {
+    this.#isDrainScheduled = false;
+    this.#drain();
+  };
 
   #drain(): void {
     if (!this.#isDispatching) return;
     let started = false;
-    while (!this.#isStopping && this.#inFlight.size < this.#options.maxConcurrentTasks) {
+    const slots = this.#options.maxConcurrentTasks;
+    while (!this.#isStopping && this.#slotsInUse < slots) {
       const record = this.#queue.pop();
       if (record === undefined) break;
-      this.#start(record);
+      const companions = this.#batching.companions(record, this.#queue, slots - this.#slotsInUse);
+      if (companions.length === 0) this.#start(record);
+      else this.#startBatch(record, companions);
       started = true;
     }
     if (started) this.#afterPendingLeft();
   }
 
+  #nextDispatch(): number {
+    this.#lastDispatch = this.#lastDispatch === MAX_DISPATCH ? 1 : this.#lastDispatch + 1;
+    return this.#lastDispatch;
+  }
+
   /** Gives the task a run of the kind its handler needs, with a dispatch number of its own, and starts it. */
   #start(record: TaskRecord): void {
-    this.#lastDispatch = this.#lastDispatch === MAX_DISPATCH ? 1 : this.#lastDispatch + 1;
+    const dispatch = this.#nextDispatch();
     const run =
-      typeof record.handler === 'function'
-        ? new MainThreadRun(this.#host, record, this.#lastDispatch)
-        : new WorkerRun(this.#host, record, this.#lastDispatch);
+      typeof record.handler === 'function' ? new MainThreadRun(this.#host, record, dispatch) : new WorkerRun(this.#host, record, dispatch);
     record.run = run;
-    this.#inFlight.set(run.dispatch, run);
+    this.#inFlight.set(dispatch, run);
+    this.#slotsInUse++;
+    this.#began(run, Date.now());
+  }
+
+  /** Hands a free worker `first` and its companions in one run: their tasks stay pending until each starts. */
+  #startBatch(first: TaskRecord, companions: readonly TaskRecord[]): void {
+    const batch = new BatchRun(this.#host, [first, ...companions], () => this.#nextDispatch());
+    for (const run of batch.items) {
+      run.record.run = run;
+      this.#inFlight.set(run.dispatch, run);
+    }
+    this.#slotsInUse++;
+    batch.launch(this.#batching.budgetMs);
+  }
+
+  /** The run's task starts: at once for a run of its own, when its worker gets to it for an item of a batch. */
+  #began(run: Run, startedAt: number): void {
+    const { record } = run;
+    record.startedAt ??= startedAt;
     this.#table.start(record);
     record.internal?.onStart();
     // A 'started' listener may have cancelled it already: the run then starts stopped.
-    run.start();
+    run.start(startedAt);
   }
 
-  /** A run has ended, one way or another: its slot is free and, if it was still live, its attempt ends. */
+  /** A run has ended, one way or another: if it was still live, its attempt ends. */
   #ended(run: Run, outcome: TaskOutcome): void {
     const { record } = run;
     const wasLive = run.isLive;
     this.#inFlight.delete(run.dispatch);
     if (record.run === run) record.run = undefined;
     this.#waiting.forget(record);
-    if (wasLive) {
-      if (outcome.progress !== undefined) record.progress = outcome.progress;
-      if (outcome.ok) this.#finalize(record, TaskState.COMPLETED, outcome.value);
-      else this.#failAttempt(record, outcome.error, false);
-    }
+    if (!wasLive) return;
+    if (outcome.progress !== undefined) record.progress = outcome.progress;
+    if (outcome.ok) this.#finalize(record, TaskState.COMPLETED, outcome.value);
+    else this.#failAttempt(record, outcome.error, false);
+  }
+
+  /** A slot is free: the next tasks may go. */
+  #freed(): void {
+    this.#slotsInUse--;
     this.#drain();
+    // Tasks of a batch stop being pending as they start, which it learns as it ends.
+    this.#afterPendingLeft();
     this.#checkIdle();
+  }
+
+  /** An item of a batch goes back to the queue, never attempted, at its priority. */
+  #requeued(run: Run, runsAlone: boolean): void {
+    const { record } = run;
+    this.#inFlight.delete(run.dispatch);
+    if (record.run === run) record.run = undefined;
+    if (!isLive(record)) return;
+    if (runsAlone) record.runsAlone = true;
+    if (this.#isStopping) {
+      this.#finalize(record, TaskState.CANCELLED);
+      return;
+    }
+    this.#queue.push(record);
+    // A slot may be free for it already (a batch that overran gives back what it had not started).
+    this.#scheduleDrain();
   }
 
   /** A live run's time limit is over: the run was stopped, and the attempt fails. */
@@ -332,7 +424,7 @@ export class Scheduler {
 
   #isIdle(): boolean {
     const { pending, running } = this.#table.counts;
-    return pending === 0 && running === 0 && this.#inFlight.size === 0;
+    return pending === 0 && running === 0 && this.#slotsInUse === 0;
   }
 
   #checkIdle(): void {

@@ -3,7 +3,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Handler } from '../shared/handler.js';
+import type { Movable } from '../shared/transfer.js';
 import type { QueueEntry } from './priority-queue.js';
+import type { Retained } from './retention.js';
 import type { RetryPolicy } from './retry.js';
 import type { Run } from './runs/run.js';
 import { TaskState, type FinalTaskState, type Task, type TaskFailure } from '../shared/task.js';
@@ -18,24 +20,33 @@ export function newTaskId(): string {
   return id;
 }
 
+/** The `errors` of a snapshot of a task that has none: one frozen array, shared. */
+const NO_ERRORS: readonly string[] = Object.freeze([]);
+
 /** The scheduler's own, mutable record of a task. Times are epoch milliseconds. */
-export class TaskRecord implements QueueEntry {
+export class TaskRecord implements QueueEntry, Retained {
   readonly id: string;
   readonly name: string;
   readonly seq: number;
   readonly handler: Handler;
   /** Dropped once the task is final, so that retained tasks do not hold their inputs. */
   args: unknown;
+  /** What moves to the worker with `args` rather than being copied (createTask's `transfer`). */
+  transfer: readonly Movable[] | undefined;
   readonly createdAt: number;
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
   readonly parentId: string | undefined;
+  /** Recorded in the manager's journal: set for every task of a journaled manager but those created with `durable: false`. */
+  readonly durable: boolean;
   priority: number;
   attempts = 0;
   errors: string[] | undefined = undefined;
   /** Set while a retry waits for its delay. */
   retryTimer: NodeJS.Timeout | undefined = undefined;
   heapIndex = -1;
+  /** Its place among the finished tasks kept (retention.ts), or -1. */
+  retainedAt = -1;
   state: TaskState = TaskState.PENDING;
   progress = 0;
   result: unknown = undefined;
@@ -43,6 +54,10 @@ export class TaskRecord implements QueueEntry {
   failure: TaskFailure | undefined = undefined;
   startedAt: number | undefined = undefined;
   completedAt: number | undefined = undefined;
+  /** When the task last became pending, then when its current attempt started (see stats.ts). */
+  since = 0;
+  /** Set when a batch the task was in failed as a whole: it is not batched again. */
+  runsAlone = false;
   /** The task's current run, from its start until that run has ended and freed its slot. */
   run: Run | undefined = undefined;
   /**
@@ -57,17 +72,20 @@ export class TaskRecord implements QueueEntry {
   /** Resolvers of `waitFor` calls, made on first use. */
   waiters: ((task: Task) => void)[] | undefined = undefined;
 
-  constructor(id: string, seq: number, spec: TaskSpec) {
+  /** `createdAt` is given for a task recovered from a journal, which keeps the time it was first created. */
+  constructor(id: string, seq: number, spec: TaskSpec, createdAt = Date.now()) {
     this.id = id;
     this.seq = seq;
     this.name = spec.name;
     this.handler = spec.handler;
     this.args = spec.args;
+    this.transfer = spec.transfer;
     this.priority = spec.priority;
     this.timeoutMs = spec.timeoutMs;
     this.retry = spec.retry;
     this.parentId = spec.parentId;
-    this.createdAt = Date.now();
+    this.durable = spec.durable === true;
+    this.createdAt = createdAt;
   }
 
   snapshot(): Task {
@@ -81,7 +99,7 @@ export class TaskRecord implements QueueEntry {
       error: this.error,
       failure: this.failure,
       attempts: this.attempts,
-      errors: Object.freeze(this.errors === undefined ? [] : [...this.errors]),
+      errors: this.errors === undefined ? NO_ERRORS : Object.freeze([...this.errors]),
       parentId: this.parentId,
       createdAt: new Date(this.createdAt),
       startedAt: this.startedAt === undefined ? undefined : new Date(this.startedAt),
@@ -101,9 +119,13 @@ export interface TaskSpec {
   readonly name: string;
   readonly handler: Handler;
   readonly args: unknown;
+  /** What moves with `args` to the worker instead of being copied. */
+  readonly transfer?: readonly Movable[] | undefined;
   readonly priority: number;
   /** Infinity for none. */
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
   readonly parentId: string | undefined;
+  /** Record the task in the journal (see `TaskRecord.durable`). */
+  readonly durable?: boolean;
 }

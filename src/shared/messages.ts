@@ -51,6 +51,74 @@ export type TaskOutcome =
   | { readonly ok: true; readonly value: unknown; readonly progress: number | undefined }
   | { readonly ok: false; readonly error: SerializedError; readonly progress: number | undefined };
 
+/** A task's outcome as the worker sends it: with when its handler started, and how long it took. */
+export type RunOutcome = TaskOutcome & {
+  /** The handler's start, on the worker's clock (ms since the epoch). */
+  readonly startedAt: number;
+  /** The handler's run time, in ms: what the main thread sizes batches from. */
+  readonly ms: number;
+};
+
+/**
+ * What Piscina hands to the worker entry for a batch: several tasks of one handler, run one after
+ * another in one run. Each keeps its own dispatch number, context, abort and outcome.
+ */
+export interface BatchRequest {
+  /** The batch's own dispatch number: the key of its reports. */
+  readonly batch: number;
+  /** A file: URL. */
+  readonly module: string;
+  readonly exportName: string;
+  readonly items: readonly BatchItem[];
+  /**
+   * Shared with the main thread: each item's state (an Int32 `ItemState`), then, from
+   * `startTimesOffset(items.length)`, each item's start time (a Float64, ms since the epoch).
+   */
+  readonly shared: SharedArrayBuffer;
+  /** How long the batch is expected to take, in ms: past it, the worker reports each item's start. */
+  readonly budgetMs: number;
+}
+
+export interface BatchItem {
+  readonly dispatch: number;
+  readonly id: string;
+  readonly name: string;
+  readonly args: unknown;
+  /** Report the item's start as it happens: it has a time limit, which counts from its start. */
+  readonly reportsStart: boolean;
+}
+
+/**
+ * The state of an item of a batch, in the batch's shared memory. The worker moves an item from
+ * UNSTARTED to STARTED (then DONE) and the main thread from UNSTARTED to CANCELLED, each with a
+ * compare-and-exchange: exactly one of them wins, so a cancelled item never starts.
+ */
+export const ItemState = { UNSTARTED: 0, STARTED: 1, DONE: 2, CANCELLED: 3 } as const;
+
+/** Where the start times begin in a batch's shared memory: after the states, 8-byte aligned. */
+export function startTimesOffset(items: number): number {
+  return Math.ceil((items * 4) / 8) * 8;
+}
+
+/** The bytes of a batch's shared memory. */
+export function sharedBytes(items: number): number {
+  return startTimesOffset(items) + items * 8;
+}
+
+/** An item's outcome; null for an item that was cancelled before it started. */
+export type ItemOutcome = RunOutcome | null;
+
+/** What the worker entry returns for a batch: the outcomes it has not reported yet. */
+export interface BatchOutcome {
+  /** The index of the item of `outcomes[0]`: those before it went in reports. */
+  readonly from: number;
+  readonly outcomes: readonly ItemOutcome[];
+  /** How many reports the worker sent about this batch on its control port. */
+  readonly reports: number;
+  /** The worker's thread id: its control port holds those reports. */
+  readonly threadId: number;
+}
+
 /** Worker → main, on the parentPort, once per worker. */
 export interface PortHandshake {
   readonly type: typeof HANDSHAKE;
@@ -60,9 +128,29 @@ export interface PortHandshake {
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
+/**
+ * Worker → main, on the control port: how a batch has gone so far, sent only when the main thread
+ * must know at once (an item's progress, an item with a time limit starting, a batch past its
+ * budget, an abort, a call to the manager). Outcomes go first, so that the main thread always
+ * learns of items in their order.
+ */
+export interface BatchReport {
+  readonly type: 'batch';
+  readonly batch: number;
+  /** The index of the item of `outcomes[0]`. */
+  readonly from: number;
+  readonly outcomes: readonly ItemOutcome[];
+  /** The item that runs now, after those, or -1. */
+  readonly started: number;
+  readonly startedAt: number;
+  /** Its progress, if it has set some since the last report. */
+  readonly progress: number | undefined;
+}
+
 /** Worker → main, on the control port. */
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly dispatch: number; readonly value: number }
+  | BatchReport
   | {
       readonly type: 'log';
       /** Logs name the task itself, not the run: a line may arrive after its run has ended. */

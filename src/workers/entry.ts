@@ -1,52 +1,22 @@
 /**
- * The module Piscina loads in every worker thread. It opens the worker's control channel,
- * loads handler modules on demand and runs one task per call, turning whatever happens
- * into a `TaskOutcome`: this function never throws.
+ * The module Piscina loads in every worker thread. It opens the worker's control channel, runs
+ * the `workerPreload` modules, and runs what Piscina hands it: one task, or a batch of tasks
+ * (batch-run.ts). Whatever happens becomes an outcome: the function it exports never throws.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { findUncloneable } from './cloneable.js';
-import { WorkerTaskContext } from './context.js';
-import { loadedHandler, loadHandler } from './handlers.js';
-import { NotCloneableError, PreloadError } from '../shared/errors.js';
+import { workerData } from 'node:worker_threads';
 import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from '../shared/client.js';
-import {
-  HANDSHAKE,
-  reviveError,
-  serializeError,
-  type ControlMessage,
-  type PortHandshake,
-  type SerializedError,
-  type TaskOutcome,
-  type TaskRequest,
-  type WorkerStartData,
-} from '../shared/messages.js';
-
-if (parentPort === null) {
-  throw new Error('taskloom/workers/entry is loaded by the worker pool only; it cannot run on the main thread');
-}
+import { PreloadError } from '../shared/errors.js';
+import { type BatchRequest, type RunOutcome, type TaskRequest, type WorkerMessage, type WorkerStartData } from '../shared/messages.js';
+import { attempt, failed } from './attempt.js';
+import { runBatch } from './batch-run.js';
+import { WorkerTaskContext, type ContextHost, type WorkerSetup } from './context.js';
+import { control, register, unregister } from './control.js';
+import { loadedHandler, loadHandler } from './handlers.js';
+import { withTransfer } from './movable.js';
+import { catchUncaught } from './task-scope.js';
 
 const startData = (workerData ?? { logLevel: 40, preload: [] }) as WorkerStartData;
-const running = new Map<number, WorkerTaskContext>();
-/**
- * Aborts that arrived before their task did (the two travel on different ports). A few are
- * kept, oldest dropped first: an abort for a task that runs elsewhere is simply never used.
- */
-const earlyAborts = new Map<number, SerializedError>();
-const EARLY_ABORTS_KEPT = 64;
-const { port1: control, port2 } = new MessageChannel();
-const handshake: PortHandshake = { type: HANDSHAKE, threadId, port: port2 };
-parentPort.postMessage(handshake, [port2]);
-control.on('message', (message: ControlMessage) => {
-  const context = running.get(message.dispatch);
-  if (context !== undefined) {
-    context.abort(reviveError(message.reason));
-    return;
-  }
-  earlyAborts.set(message.dispatch, message.reason);
-  if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
-});
-control.unref();
+catchUncaught(control, startData.logLevel);
 
 // Piscina waits for this module, top-level awaits included, before it sends the worker tasks.
 // A preload that fails must not stop the worker from starting (Piscina would then hold the
@@ -61,30 +31,6 @@ for (const module of startData.preload) {
   }
 }
 
-/**
- * Which task's code is running: set around each handler call, and carried by Node into the
- * callbacks and promises it starts, so that an uncaught exception can be traced to its task.
- */
-const taskScope = new AsyncLocalStorage<WorkerTaskContext>();
-const crashHandlers = new WeakMap<WorkerTaskContext, (error: unknown) => void>();
-
-process.on('uncaughtException', (error) => {
-  const context = taskScope.getStore();
-  // A task's crash handler exists only while its handler runs.
-  const crash = context === undefined ? undefined : crashHandlers.get(context);
-  if (crash !== undefined) {
-    // Thrown by a callback of the task that is running: that task fails, the worker lives on.
-    crash(error);
-  } else if (context !== undefined) {
-    // Thrown by a timer or promise a finished task left behind: nobody is waiting for it.
-    context.log.warn({ err: error }, 'the task threw an uncaught exception after it had ended');
-  } else {
-    // Not from any task: the worker cannot know what state it is in, so it ends, as Node would
-    // have ended it, and the pool replaces it.
-    process.exit(1);
-  }
-});
-
 let managerChannel: Promise<EndpointLike> | undefined;
 /** The worker's channel to the manager, opened (and comlink loaded) on first use. */
 const managerEndpoint = lazyEndpoint(() => {
@@ -92,34 +38,46 @@ const managerEndpoint = lazyEndpoint(() => {
   return managerChannel;
 });
 
-/** The manager's client for a run. */
-function openManager(dispatch: number): ManagerClient {
-  return createManagerClient(managerEndpoint, dispatch);
+const setup: WorkerSetup = {
+  logLevel: startData.logLevel,
+  preloadFailure,
+  openManager: (dispatch: number): ManagerClient => createManagerClient(managerEndpoint, dispatch),
+};
+
+/** The host of a lone task's context: its progress goes straight to the main thread. */
+const loneTask: ContextHost = {
+  port: control,
+  logLevel: startData.logLevel,
+  progress(context, value) {
+    const message: WorkerMessage = { type: 'progress', dispatch: context.dispatch, value };
+    control.postMessage(message);
+  },
+  manager: (context) => setup.openManager(context.dispatch),
+};
+
+/** Runs what Piscina hands the worker: a batch of tasks, or one task. */
+export default function run(request: TaskRequest | BatchRequest): unknown {
+  return 'items' in request ? runBatch(request, setup) : runTask(request);
 }
 
-export default async function runTask(request: TaskRequest): Promise<TaskOutcome> {
-  const context = new WorkerTaskContext(request, control, startData.logLevel, openManager);
-  running.set(request.dispatch, context);
-  const early = earlyAborts.get(request.dispatch);
-  if (early !== undefined) {
-    earlyAborts.delete(request.dispatch);
-    context.abort(reviveError(early));
-  }
-  try {
-    if (preloadFailure !== undefined) throw preloadFailure;
-    const handler = loadedHandler(request.module, request.exportName) ?? (await loadHandler(request.module, request.exportName));
-    context.throwIfAborted();
-    const value = await new Promise((resolve, reject) => {
-      crashHandlers.set(context, reject);
-      taskScope.run(context, () => Promise.resolve(handler(context, request.args))).then(resolve, reject);
-    });
-    const uncloneable = findUncloneable(value);
-    if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
-    return { ok: true, value, progress: context.end() };
-  } catch (error) {
-    return { ok: false, error: serializeError(error), progress: context.end() };
-  } finally {
-    crashHandlers.delete(context);
-    running.delete(request.dispatch);
-  }
+/** Runs one task. A handler that returns at once is settled at once: no promise, no tick. */
+function runTask(request: TaskRequest): unknown {
+  const context = new WorkerTaskContext(request.dispatch, request.id, request.name, loneTask);
+  register(context);
+  const startedAt = Date.now();
+  if (preloadFailure !== undefined) return finish(context, failed(context, preloadFailure, performance.now(), startedAt));
+  const handler = loadedHandler(request.module, request.exportName);
+  const outcome =
+    handler === undefined
+      ? loadHandler(request.module, request.exportName).then(
+          (loaded) => attempt(context, loaded, request.args, startedAt),
+          (error: unknown) => failed(context, error, performance.now(), startedAt),
+        )
+      : attempt(context, handler, request.args, startedAt);
+  return outcome instanceof Promise ? outcome.then((settled) => finish(context, settled)) : finish(context, outcome);
+}
+
+function finish(context: WorkerTaskContext, outcome: RunOutcome): unknown {
+  unregister(context);
+  return context.transfer === undefined ? outcome : withTransfer(outcome, context.transfer);
 }

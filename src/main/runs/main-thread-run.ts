@@ -7,6 +7,7 @@ import type { ManagerClient } from '../../shared/client.js';
 import type { TaskContext, TaskLogger } from '../../shared/context.js';
 import type { TaskHandler } from '../../shared/handler.js';
 import { serializeError } from '../../shared/messages.js';
+import { isTransferMarker } from '../../shared/transfer.js';
 import { checkProgress } from '../../shared/validate.js';
 import { Run, type RunHost } from './run.js';
 
@@ -38,7 +39,8 @@ export class MainThreadRun extends Run {
       returned = Promise.reject(error);
     }
     Promise.resolve(returned).then(
-      (value) => this.end({ ok: true, value, progress: undefined }),
+      // transfer() moves nothing on the thread the result is already on: the value is the result.
+      (value) => this.end({ ok: true, value: isTransferMarker(value) ? value.value : value, progress: undefined }),
       (error: unknown) => this.end({ ok: false, error: serializeError(error), progress: undefined }),
     );
   }

@@ -2,11 +2,22 @@
  * A run on a worker thread, through the pool. Its abort is a message to the worker, which aborts
  * the handler's signal; its hard stop terminates the worker (and the pool starts another).
  */
-import { serializeError, type TaskOutcome, type TaskRequest } from '../../shared/messages.js';
+import { serializeError, type RunOutcome, type TaskOutcome, type TaskRequest } from '../../shared/messages.js';
 import type { WorkerTask } from '../../shared/handler.js';
+import { resolveTransferList, type Movable } from '../../shared/transfer.js';
 import type { KillSignal } from '../pool.js';
 import { runFailure } from '../run-failure.js';
 import { Run } from './run.js';
+
+/** Why a transfer list can no longer be sent, if it cannot: what it lists has moved away since. */
+function transferProblem(list: readonly Movable[]): Error | undefined {
+  try {
+    resolveTransferList('options.transfer', list);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
 
 /**
  * A WorkerRun is also the signal Piscina is given for it: the cheapest object Piscina takes (it
@@ -18,12 +29,32 @@ export class WorkerRun extends Run implements KillSignal {
 
   protected launch(): void {
     const { record, dispatch } = this;
-    const { module, exportName } = record.handler as WorkerTask;
-    const request: TaskRequest = { dispatch, id: record.id, name: record.name, module, exportName, args: record.args };
-    this.host.pool.run(request, this).then(
-      (outcome) => this.end(outcome),
+    const handler = record.handler as WorkerTask;
+    const problem = record.transfer === undefined ? undefined : transferProblem(record.transfer);
+    if (problem !== undefined) {
+      // What it lists has moved away since createTask (another task took it): it cannot be sent.
+      queueMicrotask(() => this.end({ ok: false, error: serializeError(problem), progress: undefined }));
+      return;
+    }
+    const request: TaskRequest = {
+      dispatch,
+      id: record.id,
+      name: record.name,
+      module: handler.module,
+      exportName: handler.exportName,
+      args: record.args,
+    };
+    this.host.pool.run(request, this, record.transfer).then(
+      (outcome) => this.#settle(handler, outcome),
       (error: unknown) => this.end({ ok: false, error: runFailure(error), progress: undefined }),
     );
+    // Sent: what it listed has moved, and is held by the worker now.
+    record.transfer = undefined;
+  }
+
+  #settle(handler: WorkerTask, outcome: RunOutcome): void {
+    this.host.measured(handler, outcome.ms, 1);
+    this.end(outcome);
   }
 
   protected interrupt(reason: Error): void {
