@@ -10,6 +10,9 @@
  *
  * Raw Piscina cancels a running task one way only, by terminating its worker when the run's
  * signal aborts; its figures are that, for both kinds of running task.
+ *
+ * Every part runs in rounds that go round the subjects, and each figure's p50 and p99 are the
+ * medians of its rounds' own.
  */
 import { setMaxListeners } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
@@ -19,8 +22,9 @@ import { TaskManager, type Task } from 'taskloom';
 import { release, wallNow } from './fixtures/work.js';
 import { checkTarget, FigureSet, type ScenarioResult } from './lib/figures.js';
 import { managerOptions, newPiscina, taskloomHandler } from './lib/pools.js';
+import { goRound, PerRound, roundCount } from './lib/rounds.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
-import { fromTinybench, scaleSummary, summarize } from './lib/stats.js';
+import { summarizeRounds } from './lib/stats.js';
 
 const BACKLOG = 10_000;
 const GRACE_MS = 100;
@@ -39,25 +43,32 @@ interface RunningCancel {
   fullStrength: number;
 }
 
-async function pendingCancel(context: ScenarioContext, figures: FigureSet): Promise<void> {
+/** One pass of tinybench over `cancel`: its samples, in µs. */
+async function pass(context: ScenarioContext, rounds: number, name: string, cancel: () => void, prepare: () => void): Promise<number[]> {
   const bench = new Bench({
-    name: 'cancel a pending task',
-    time: context.quick ? 200 : 1500,
-    iterations: context.quick ? 200 : 2000,
+    name: `cancel a pending task: ${name}`,
+    time: (context.quick ? 200 : 1500) / rounds,
+    iterations: Math.ceil((context.quick ? 200 : 2000) / rounds),
     warmupTime: context.quick ? 50 : 200,
+    retainSamples: true,
     throws: true,
   });
+  bench.add(name, cancel, { beforeEach: prepare });
+  const [task] = await bench.run();
+  const result = task?.result;
+  if (result === undefined || !('latency' in result) || result.latency.samples === undefined) {
+    throw new Error(`cancellation: tinybench did not measure ${name}`);
+  }
+  return result.latency.samples.map((ms) => ms * 1000);
+}
 
+async function pendingCancel(context: ScenarioContext, figures: FigureSet): Promise<void> {
+  const rounds = roundCount(context);
   // taskloom: not started, so every task stays pending.
   const manager = new TaskManager(managerOptions(context.poolSize, { autoStart: false }));
   const noop = taskloomHandler('noop');
   for (let i = 0; i < BACKLOG; i++) manager.createTask('backlog', noop);
   let id = '';
-  bench.add('taskloom', () => manager.cancelTask(id), {
-    beforeEach: () => {
-      id = manager.createTask('pending', noop);
-    },
-  });
 
   // Piscina: every thread held, so that runs stay in Piscina's queue.
   const piscina = newPiscina(context.poolSize);
@@ -72,19 +83,35 @@ async function pendingCancel(context: ScenarioContext, figures: FigureSet): Prom
   setMaxListeners(BACKLOG + 1, backlog.signal);
   for (let i = 0; i < BACKLOG; i++) piscina.run(undefined, { name: 'noop', signal: backlog.signal }).catch(ignore);
   let controller = new AbortController();
-  bench.add('piscina', () => controller.abort(), {
-    beforeEach: () => {
-      controller = new AbortController();
-      piscina.run(undefined, { name: 'noop', signal: controller.signal }).catch(ignore);
-    },
-  });
 
+  const samples = new PerRound<number[]>();
+  const subjects: [string, () => void, () => void][] = [
+    [
+      'taskloom',
+      () => manager.cancelTask(id),
+      () => {
+        id = manager.createTask('pending', noop);
+      },
+    ],
+    [
+      'piscina',
+      () => {
+        controller.abort();
+      },
+      () => {
+        controller = new AbortController();
+        piscina.run(undefined, { name: 'noop', signal: controller.signal }).catch(ignore);
+      },
+    ],
+  ];
   try {
-    for (const task of await bench.run()) {
-      const result = task.result;
-      if (!('latency' in result)) throw new Error(`cancellation: tinybench did not measure ${task.name}`);
-      figures.add(PENDING, task.name, 'µs', 'lower', scaleSummary(fromTinybench(result.latency), 1000));
-    }
+    const visits = subjects.map(([name, cancel, prepare]) => ({
+      name,
+      async measure() {
+        samples.add(name, await pass(context, rounds, name, cancel, prepare));
+      },
+    }));
+    await goRound(context, 'cancellation: pending tasks', rounds, visits);
   } finally {
     await manager.stop();
     // Empty Piscina's queue before its threads are free, so that nothing runs during destroy().
@@ -93,6 +120,7 @@ async function pendingCancel(context: ScenarioContext, figures: FigureSet): Prom
     await Promise.all(held);
     await piscina.destroy();
   }
+  for (const [name, perRound] of samples.entries()) figures.add(PENDING, name, 'µs', 'lower', summarizeRounds(perRound));
 }
 
 /** Resolves with the first task event of `event` for `id` (and the time it arrived). */
@@ -154,61 +182,61 @@ async function piscinaRunningCancel(piscina: Piscina, size: number): Promise<Run
   return { cancelled: rejectedAt - cancelledAt, slotFree: undefined, fullStrength: Math.max(...checkIns) - cancelledAt };
 }
 
-function addRunning(figures: FigureSet, kind: Kind, subject: string, samples: readonly RunningCancel[]): void {
-  figures.add(TO_CANCELLED(kind), subject, 'ms', 'lower', summarize(samples.map((sample) => sample.cancelled)));
-  const slots = samples.flatMap((sample) => (sample.slotFree === undefined ? [] : [sample.slotFree]));
-  if (slots.length > 0) figures.add(TO_SLOT(kind), subject, 'ms', 'lower', summarize(slots));
-  figures.add(TO_FULL(kind), subject, 'ms', 'lower', summarize(samples.map((sample) => sample.fullStrength)));
+function addRunning(figures: FigureSet, kind: Kind, subject: string, rounds: readonly (readonly RunningCancel[])[]): void {
+  const of = (pick: (sample: RunningCancel) => number | undefined): number[][] =>
+    rounds.map((round) => round.flatMap((sample) => pick(sample) ?? []));
+  figures.add(TO_CANCELLED(kind), subject, 'ms', 'lower', summarizeRounds(of((sample) => sample.cancelled)));
+  const slots = of((sample) => sample.slotFree);
+  if (slots.every((round) => round.length > 0)) figures.add(TO_SLOT(kind), subject, 'ms', 'lower', summarizeRounds(slots));
+  figures.add(TO_FULL(kind), subject, 'ms', 'lower', summarizeRounds(of((sample) => sample.fullStrength)));
 }
 
 async function run(context: ScenarioContext): Promise<ScenarioResult> {
   const figures = new FigureSet('cancellation');
   const size = context.poolSize;
-  context.log('cancellation: pending tasks');
+  const rounds = roundCount(context);
   await pendingCancel(context, figures);
 
   // Every Piscina cancel and every CPU-bound taskloom cancel costs a new worker (and its start-up).
-  const repeats: Record<Kind | 'piscina', number> = context.quick
-    ? { cooperative: 5, cpu: 1, piscina: 1 }
-    : { cooperative: 30, cpu: 8, piscina: 8 };
-
-  context.log('cancellation: running tasks, piscina');
+  const perRound: Record<Kind | 'piscina', number> = context.quick
+    ? { cooperative: 3, cpu: 1, piscina: 1 }
+    : { cooperative: 6, cpu: 2, piscina: 2 };
   const piscina = newPiscina(size);
-  const piscinaSamples: RunningCancel[] = [];
+  const manager = new TaskManager(managerOptions(size, { cancelGraceMs: GRACE_MS }));
+  const samples = new PerRound<RunningCancel[]>();
   try {
     await Promise.all(Array.from({ length: size * 4 }, () => piscina.run(undefined, { name: 'noop' })));
-    for (let i = 0; i < repeats.piscina; i++) piscinaSamples.push(await piscinaRunningCancel(piscina, size));
-  } finally {
-    await piscina.destroy();
-  }
-
-  const manager = new TaskManager(managerOptions(size, { cancelGraceMs: GRACE_MS }));
-  const samples: Record<Kind, RunningCancel[]> = { cooperative: [], cpu: [] };
-  try {
     const noop = taskloomHandler('noop');
     for (let i = 0; i < size * 4; i++) manager.createTask('warm-up', noop);
     await manager.onIdle();
-    for (const kind of ['cooperative', 'cpu'] as const) {
-      context.log(`cancellation: running tasks, taskloom, ${kinds[kind]}`);
-      for (let i = 0; i < repeats[kind]; i++) samples[kind].push(await taskloomRunningCancel(manager, kind, size));
-    }
+    const repeat = async (name: string, times: number, once: () => Promise<RunningCancel>): Promise<void> => {
+      const round: RunningCancel[] = [];
+      for (let i = 0; i < times; i++) round.push(await once());
+      samples.add(name, round);
+    };
+    await goRound(context, 'cancellation: running tasks', rounds, [
+      { name: 'piscina', measure: () => repeat('piscina', perRound.piscina, () => piscinaRunningCancel(piscina, size)) },
+      ...(['cooperative', 'cpu'] as const).map((kind) => ({
+        name: `taskloom, ${kinds[kind]}`,
+        measure: () => repeat(kind, perRound[kind], () => taskloomRunningCancel(manager, kind, size)),
+      })),
+    ]);
   } finally {
+    await piscina.destroy();
     await manager.stop();
   }
   for (const kind of ['cooperative', 'cpu'] as const) {
-    addRunning(figures, kind, 'piscina', piscinaSamples);
-    addRunning(figures, kind, 'taskloom', samples[kind]);
+    addRunning(figures, kind, 'piscina', samples.get('piscina'));
+    addRunning(figures, kind, 'taskloom', samples.get(kind));
   }
 
-  const toCancelled = figures.find(TO_CANCELLED('cooperative'), 'taskloom');
-  const toSlot = figures.find(TO_SLOT('cooperative'), 'taskloom');
   return {
     figures: figures.figures(),
     targets: [
       checkTarget(
         'a cooperative cancel reaches CANCELLED in under 5 ms',
         `taskloom p99 ${TO_CANCELLED('cooperative')}`,
-        toCancelled?.p99,
+        figures.median(TO_CANCELLED('cooperative'), 'taskloom', 'p99'),
         5,
         'ms',
         'lower',
@@ -218,7 +246,7 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
       checkTarget(
         'a cooperative cancel reaches CANCELLED in under 5 ms (stricter reading: the handler has returned)',
         `taskloom p99 ${TO_SLOT('cooperative')}`,
-        toSlot?.p99,
+        figures.median(TO_SLOT('cooperative'), 'taskloom', 'p99'),
         5,
         'ms',
         'lower',
@@ -226,7 +254,9 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
     ],
     checks: [],
     notes: [
-      `pool size ${size}; taskloom cancelGraceMs ${GRACE_MS} (the default is 1000); taskloom ${repeats.cooperative} cooperative and ${repeats.cpu} CPU-bound cancels, Piscina ${repeats.piscina}`,
+      `pool size ${size}; taskloom cancelGraceMs ${GRACE_MS} (the default is 1000); ${rounds} rounds, each going round the subjects in turn from a different start: ` +
+        `per round, taskloom ${perRound.cooperative} cooperative and ${perRound.cpu} CPU-bound cancels, Piscina ${perRound.piscina}; ` +
+        "p50 and p99 are the medians of the rounds' own (for a subject with one cancel a round, the median of those cancels)",
       'slot free: the cancelled run has given its slot back and the next task has started; full strength: a probe of one task per thread has every task running at once',
       'piscina: aborting a run’s signal terminates its worker, whatever the task does; its running-task figures are the same samples for both kinds, and its CANCELLED is the run’s rejection',
       'full strength includes starting a replacement worker when one was terminated, and loading the fixture through tsx in it',

@@ -1,10 +1,19 @@
 /**
- * The benchmark runner:
- * `node --import tsx bench/run.ts [--quick] [--only <name,...>] [--baseline <dir>] [--out <file>]`.
- * It runs the scenarios one after another in this process (scenario 4 and the memory scenario
- * start their own child processes), prints one table, and writes bench/results/latest.json and
- * latest.md. Quick runs and partial runs write latest.tmp.json instead, so that they never
- * overwrite the figures of the last full run.
+ * The benchmark runner: `taskloom bench [--quick] [--only <name,...>] [--out <file.json>] [--baseline <dir>]`,
+ * which runs dist/bench/run.js, the runner compiled into the package; in a clone `npm run bench`
+ * builds and runs the same, and `node --import tsx bench/run.ts` runs it from its sources. It
+ * runs the scenarios one after another in this process (some start child processes), and
+ * prints one table.
+ *
+ * Peer pools (tinypool, workerpool, poolifier, p-queue) are measured when installed, and listed
+ * as not measured otherwise: see lib/peers.ts.
+ *
+ * Where the report goes: in a clone, bench/results/latest.json and latest.md for a complete full
+ * run, and latest.tmp.json for quick and partial runs, so that they never overwrite the figures
+ * of the last full run. An installed package writes nothing into node_modules: it prints the
+ * table only, unless `--out <file.json>` names a file (the Markdown goes next to it). A full run
+ * compares its figures with the previous full run's (the file `--out` names, if it holds one,
+ * else in a clone bench/results/latest.json) and marks those that moved more than 15% as noisy.
  *
  * `--baseline <dir>` (or TASKLOOM_BASELINE) names another taskloom checkout, built: the latency
  * and throughput scenarios then measure its build too, as "taskloom (baseline)", side by side
@@ -12,14 +21,21 @@
  * (side-by-side.tmp.json when quick), never latest.*.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scenario as cancellation } from './cancellation.js';
 import { scenario as cpuScaling } from './cpu-scaling.js';
+import { scenario as dashboard } from './dashboard.js';
 import { scenario as latency } from './latency.js';
 import { scenario as map } from './map.js';
 import { loadBaseline, type Baseline } from './lib/builds.js';
 import type { ScenarioResult } from './lib/figures.js';
-import { describeMachine } from './lib/machine.js';
+import { loadPrevious, markChanges, NOISY_CHANGE, type History } from './lib/history.js';
+import { describeMachine, type Machine } from './lib/machine.js';
+import { installedVersion, MODULE_EXTENSION, RESULTS_DIR } from './lib/paths.js';
+import { SKIPPED, skippedNote } from './lib/peers.js';
 import { closePools } from './lib/pools.js';
 import { collect, defaultReportPath, RATIO_DEFINITION, writeReport, type RunReport } from './lib/results.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
@@ -29,6 +45,65 @@ import { scenario as poolifierWorkload } from './poolifier-workload.js';
 import { scenario as priorityFlood } from './priority-flood.js';
 import { scenario as progress } from './progress.js';
 import { scenario as throughput } from './throughput.js';
+
+/**
+ * A scenario whose module loads packages that a project installing taskloom may not have: its
+ * module is imported only when it runs, and it is skipped, with a note, when one is missing or,
+ * for a native addon, installed but not loadable (`usable` says why not).
+ */
+function needing(
+  packages: readonly string[],
+  name: string,
+  title: string,
+  load: () => Promise<{ scenario: Scenario }>,
+  usable: () => string | undefined = () => undefined,
+): Scenario {
+  return {
+    name,
+    title,
+    async run(context) {
+      const missing = packages.filter((pkg) => installedVersion(pkg) === undefined);
+      const unusable = missing.length === 0 ? usable() : undefined;
+      if (missing.length === 0 && unusable === undefined) return (await load()).scenario.run(context);
+      const note = unusable === undefined ? `not run: it needs ${missing.join(' and ')}, not installed` : `not run: ${unusable}`;
+      context.log(`${name}: ${note}`);
+      return { figures: [], targets: [], checks: [], notes: [note] };
+    },
+  };
+}
+
+/** The distributed scenario needs bullmq and ioredis, which taskloom lists as optional peers. */
+const distributed = needing(
+  ['bullmq', 'ioredis'],
+  'distributed',
+  'Distributed throughput on BullMQ and Redis, 1 to 4 processes',
+  () => import('./distributed.js'),
+);
+
+/** The journal scenario needs better-sqlite3, an optional dependency of taskloom. */
+const journal = needing(
+  ['better-sqlite3'],
+  'journal',
+  'Journal: createTask, throughput and recovery with a durable journal',
+  () => import('./journal.js'),
+  sqliteUnusable,
+);
+
+/** Why better-sqlite3, a native addon, does not load here (installed without its build, say), if it does not. */
+function sqliteUnusable(): string | undefined {
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => { close(): void };
+    new Database(':memory:').close();
+    return undefined;
+  } catch (error) {
+    return `better-sqlite3 is installed but does not load (${errorText(error)}); run npm rebuild better-sqlite3`;
+  }
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
 
 const SCENARIOS: readonly Scenario[] = [
   latency,
@@ -40,17 +115,22 @@ const SCENARIOS: readonly Scenario[] = [
   progress,
   memory,
   map,
+  dashboard,
+  distributed,
+  journal,
 ];
 
 /**
- * On Node 20 `--import tsx` registers tsx on the main thread only, and worker threads inherit
- * execArgv but not loaders. The runner therefore starts itself again with a preload that
- * registers tsx on every worker thread of every pool alike (and with --expose-gc).
+ * Run from its sources under tsx: on Node 20 `--import tsx` registers tsx on the main thread
+ * only, and worker threads inherit execArgv but not loaders. The runner therefore starts itself
+ * again with a preload that registers tsx on every worker thread of every pool alike. Compiled,
+ * it needs none of this.
  */
+const IS_SOURCE = MODULE_EXTENSION === '.ts';
 const WORKER_PRELOAD = new URL('./fixtures/register-tsx.mjs', import.meta.url).href;
 
 function relaunch(): void {
-  const execArgv = [...process.execArgv, '--import', WORKER_PRELOAD, '--expose-gc'];
+  const execArgv = [...process.execArgv, '--import', WORKER_PRELOAD];
   const child = spawn(process.execPath, [...execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
@@ -62,9 +142,15 @@ function relaunch(): void {
 }
 
 const USAGE =
-  `usage: npm run bench -- [--quick] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--baseline <dir>] [--out results.json]\n` +
+  `usage: taskloom bench [--quick] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--out <file.json>] [--baseline <dir>]\n` +
+  '       (in a clone of the repository: npm run bench -- <options>)\n' +
+  '  --quick           small sizes and 2 rounds instead of 5: under a minute, for checking that it runs\n' +
+  '  --only <names>    run only these scenarios\n' +
+  '  --out <file.json> write the report there, and the Markdown next to it; by default a clone writes to\n' +
+  '                    bench/results/ and an installed package only prints\n' +
   '  --baseline <dir>  also measure the build in <dir>, another taskloom checkout with dist/ built, next to this one\n' +
-  '                    (latency and throughput); TASKLOOM_BASELINE=<dir> does the same';
+  '                    (latency and throughput); TASKLOOM_BASELINE=<dir> does the same\n' +
+  'Peer pools (tinypool, workerpool, poolifier, p-queue) are measured when installed next to taskloom.';
 
 interface Arguments {
   readonly quick: boolean;
@@ -97,7 +183,7 @@ async function parseArguments(): Promise<Arguments | undefined> {
         : fromEnvironment !== undefined && fromEnvironment !== ''
           ? await loadBaseline(fromEnvironment, 'TASKLOOM_BASELINE')
           : undefined;
-    return { quick: values.quick, scenarios, out: values.out, baseline };
+    return { quick: values.quick, scenarios, out: values.out === undefined ? undefined : resolve(values.out), baseline };
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     process.exitCode = 2;
@@ -121,6 +207,8 @@ async function main(): Promise<void> {
       `  taskloom at commit ${machine.taskloom}` +
       (baseline === undefined ? '\n' : `; ${baseline.build.name}: ${baseline.version} at commit ${baseline.commit}\n`),
   );
+  const skipped = skippedNote();
+  if (skipped !== undefined) process.stderr.write(`  ${skipped}\n`);
 
   const started = performance.now();
   const results: ScenarioResult[] = [];
@@ -143,6 +231,9 @@ async function main(): Promise<void> {
   await closePools();
   const wallTimeSeconds = (performance.now() - started) / 1000;
 
+  const path = args.out ?? defaultReportPath(reportName(args, results.length));
+  const history = previousRun(args, machine, context.poolSize);
+  const collected = collect(results);
   const report: RunReport = {
     machine,
     mode: quick ? 'quick' : 'full',
@@ -151,7 +242,10 @@ async function main(): Promise<void> {
     wallTimeSeconds,
     ratioDefinition: RATIO_DEFINITION,
     scenarios,
-    ...collect(results),
+    skipped: SKIPPED,
+    previous: 'none' in history ? history : history.previous,
+    ...collected,
+    figures: markChanges(collected.figures, history),
   };
   console.log(`\n${textTable(report.figures)}\n`);
   console.log(RATIO_DEFINITION);
@@ -159,9 +253,16 @@ async function main(): Promise<void> {
   for (const target of report.targets) console.log(`  ${targetVerdict(target).padEnd(12)} ${describeTarget(target)}`);
   if (report.checks.length > 0) console.log('\nChecks:');
   for (const check of report.checks) console.log(`  ${check.passed ? 'passed' : 'FAILED'} ${check.check}: ${check.detail}`);
-  const path = args.out ?? defaultReportPath(reportName(args, results.length));
-  const written = writeReport(report, path);
-  console.log(`\n${selected.length} scenario(s) in ${wallTimeSeconds.toFixed(1)} s; wrote ${written.join(' and ')}`);
+  if (skipped !== undefined) console.log(`\n${skipped}`);
+  const noisy = report.figures.filter((figure) => figure.sincePrevious?.p50.noisy === true).length;
+  if (!('none' in history)) {
+    console.log(
+      `\nCompared with the previous full run (${history.previous.commit}, ${history.previous.date}): ${noisy} figure(s) moved more than ${NOISY_CHANGE * 100}%, marked noisy.`,
+    );
+  }
+  const written =
+    path === undefined ? 'wrote nothing (pass --out <file.json> to keep the report)' : `wrote ${writeReport(report, path).join(' and ')}`;
+  console.log(`\n${selected.length} scenario(s) in ${wallTimeSeconds.toFixed(1)} s; ${written}`);
   if (report.checks.some((check) => !check.passed)) process.exitCode = 1;
 }
 
@@ -173,6 +274,21 @@ function reportName({ quick, scenarios, baseline }: Arguments, measured: number)
   if (baseline !== undefined) return quick ? 'side-by-side.tmp.json' : 'side-by-side.json';
   const isComplete = !quick && scenarios.length === SCENARIOS.length && measured === scenarios.length;
   return isComplete ? 'latest.json' : 'latest.tmp.json';
+}
+
+/**
+ * The full run a full run's figures are compared with: the file `--out` names, if it holds a full
+ * run, else in a clone the last complete full run, bench/results/latest.json. Quick runs are not
+ * compared: their sizes differ.
+ */
+function previousRun(args: Arguments, machine: Machine, poolSize: number): History {
+  if (args.quick) return { none: 'a quick run is not compared with earlier runs' };
+  const latest = RESULTS_DIR === undefined ? undefined : resolve(RESULTS_DIR, 'latest.json');
+  const candidate = args.out !== undefined && existsSync(args.out) ? args.out : latest;
+  if (candidate === undefined)
+    return { none: 'there is no earlier report to compare with (pass --out with the file of an earlier full run)' };
+  const history = loadPrevious(candidate, machine, poolSize);
+  return 'none' in history && candidate !== latest && latest !== undefined ? loadPrevious(latest, machine, poolSize) : history;
 }
 
 function selectScenarios(only: string | undefined): readonly Scenario[] {
@@ -187,5 +303,5 @@ function selectScenarios(only: string | undefined): readonly Scenario[] {
   return SCENARIOS.filter((scenario) => names.includes(scenario.name));
 }
 
-if (process.execArgv.includes(WORKER_PRELOAD)) await main();
+if (!IS_SOURCE || process.execArgv.includes(WORKER_PRELOAD)) await main();
 else relaunch();

@@ -5,7 +5,7 @@
  * both were measured in the same rounds, the ratio also has a spread: the lowest and highest
  * ratio of the two within one round.
  */
-import { ratioSpread, type Spread, type Summary } from './stats.js';
+import { ratioSpread, roundSpread, type Spread, type Statistic, type Summary } from './stats.js';
 
 /** Which way is good: a latency wants to be lower, a throughput higher. */
 export type Better = 'lower' | 'higher';
@@ -25,6 +25,23 @@ export interface Figure {
   readonly ratio: number | undefined;
   /** The lowest and highest per-round ratio, when the figure and its baseline share rounds. */
   readonly ratioSpread?: Spread;
+  /** Its median against the previous full run's on the same machine, when there is one (lib/history.ts). */
+  readonly sincePrevious?: Change;
+}
+
+/** How far a figure moved since the previous full run: its p50 (the median), which marks it noisy, and its p99. */
+export interface Change {
+  readonly p50: Moved;
+  readonly p99: Moved;
+}
+
+export interface Moved {
+  /** The previous full run's value. */
+  readonly previous: number;
+  /** This value ÷ the previous one − 1. */
+  readonly change: number;
+  /** The change is larger than lib/history.ts NOISY_CHANGE either way. */
+  readonly noisy: boolean;
 }
 
 export interface Target {
@@ -58,7 +75,7 @@ export interface ScenarioResult {
 }
 
 /** A figure before its scenario is named and its ratio to the baseline is known. */
-type PendingFigure = Omit<Figure, 'scenario' | 'ratio' | 'ratioSpread'>;
+type PendingFigure = Omit<Figure, 'scenario' | 'ratio' | 'ratioSpread' | 'sincePrevious'>;
 
 /** One figure's p50 divided by another's, with the spread of that ratio over their rounds. */
 export interface Comparison {
@@ -87,13 +104,25 @@ export class FigureSet {
     return this.#pending.find((figure) => figure.metric === metric && figure.subject === subject)?.summary;
   }
 
-  /** `subject`'s p50 of `metric` divided by `base`'s, and its spread over their rounds. */
-  compare(metric: string, subject: string, base: string): Comparison {
+  /**
+   * `subject`'s p50 (or p99) of `metric` divided by `base`'s, and the spread of that ratio over
+   * their rounds.
+   */
+  compare(metric: string, subject: string, base: string, statistic: Statistic = 'p50'): Comparison {
     const ours = this.find(metric, subject);
     const theirs = this.find(metric, base);
-    if (ours === undefined || theirs === undefined || theirs.p50 === 0) return { value: undefined };
-    const spread = ratioSpread(ours, theirs);
-    return spread === undefined ? { value: ours.p50 / theirs.p50 } : { value: ours.p50 / theirs.p50, spread };
+    if (ours === undefined || theirs === undefined || theirs[statistic] === 0) return { value: undefined };
+    const value = ours[statistic] / theirs[statistic];
+    const spread = ratioSpread(ours, theirs, statistic);
+    return spread === undefined ? { value } : { value, spread };
+  }
+
+  /** `subject`'s p50 (or p99) of `metric`, with its spread over the rounds when it was measured in rounds. */
+  median(metric: string, subject: string, statistic: Statistic = 'p50'): Comparison {
+    const summary = this.find(metric, subject);
+    if (summary === undefined) return { value: undefined };
+    const spread = roundSpread(summary, statistic);
+    return spread === undefined ? { value: summary[statistic] } : { value: summary[statistic], spread };
   }
 
   /** The figures, grouped by metric in order of first appearance, each with its ratio to its baseline's p50. */

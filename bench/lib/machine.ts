@@ -2,7 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { installedVersion, IS_CLONE, PACKAGE_ROOT } from './paths.js';
 
 export interface Machine {
   readonly date: string;
@@ -17,14 +18,18 @@ export interface Machine {
   readonly arch: string;
   readonly node: string;
   readonly v8: string;
-  /** The taskloom commit measured (git rev-parse HEAD); "-dirty" when the working tree had changes. */
+  /**
+   * The taskloom commit measured (git rev-parse HEAD), "-dirty" when the working tree had changes;
+   * for an installed package, "taskloom@<version> (installed package)".
+   */
   readonly taskloom: string;
+  /** The version in taskloom's package.json. */
+  readonly taskloomVersion: string;
   /** The installed version of every peer. */
   readonly peers: Readonly<Record<string, string>>;
 }
 
-const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'p-queue', 'tinybench', 'tsx'] as const;
-const ROOT = new URL('../../', import.meta.url);
+const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'p-queue', 'tinybench'] as const;
 
 export function describeMachine(): Machine {
   const cpus = os.cpus();
@@ -39,31 +44,34 @@ export function describeMachine(): Machine {
     arch: os.arch(),
     node: process.version,
     v8: process.versions.v8,
-    taskloom: describeCommit(ROOT),
-    peers: Object.fromEntries(PEERS.map((name) => [name, installedVersion(name)])),
+    taskloom: IS_CLONE ? describeCommit(PACKAGE_ROOT) : `taskloom@${taskloomVersion()} (installed package)`,
+    taskloomVersion: taskloomVersion(),
+    peers: Object.fromEntries(PEERS.map((name) => [name, installedVersion(name) ?? 'not installed'])),
   };
 }
 
-function installedVersion(name: string): string {
+function taskloomVersion(): string {
   try {
-    const manifest = JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, ROOT), 'utf8')) as { version?: unknown };
-    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+    const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
   } catch {
-    return 'not installed';
+    return 'unknown';
   }
 }
 
 /**
  * The commit checked out in the repository at `root`, with "-dirty" when its working tree has
- * changes or new files (they may change what is built), or "unknown" outside a git checkout.
+ * changes or new files that may change what is measured, or "unknown" outside a git checkout.
+ * Changes to bench/results and to Markdown files do not count: a run writes the one, and
+ * neither changes the code.
  */
-export function describeCommit(root: URL | string): string {
-  const cwd = root instanceof URL ? fileURLToPath(root) : root;
+export function describeCommit(root: string): string {
   const git = (...args: string[]): string =>
-    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
     const head = git('rev-parse', 'HEAD');
-    return git('status', '--porcelain').length > 0 ? `${head}-dirty` : head;
+    const changes = git('status', '--porcelain', '--', '.', ':(exclude)bench/results', ':(exclude)*.md');
+    return changes.length > 0 ? `${head}-dirty` : head;
   } catch {
     return 'unknown';
   }

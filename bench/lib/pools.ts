@@ -1,22 +1,26 @@
 /**
  * The pools under comparison, behind one small interface: taskloom and raw Piscina, and the
- * pools a user would pick instead (tinypool, workerpool, poolifier), and a baseline build of
- * taskloom when the run has one. Each runs the same work from bench/fixtures/work.ts, with as
- * many threads as it is given, started before it is timed.
+ * pools a user would pick instead (tinypool, workerpool, poolifier) when they are installed, and
+ * a baseline build of taskloom when the run has one. Each runs the same work from
+ * bench/fixtures/work.ts, with as many threads as it is given, started before it is timed.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { FixedThreadPool } from 'poolifier';
 import { workerTask, type TaskManagerOptions, type WorkerTask } from 'taskloom';
-import Tinypool from 'tinypool';
-import workerpool from 'workerpool';
 import { CURRENT, type TaskloomBuild } from './builds.js';
+import { fixture } from './paths.js';
+import { PEERS } from './peers.js';
 
 /** The operations every pool's fixture exports under the same name. */
 export type Op = 'noop' | 'firstLine' | 'factorial' | 'sha256' | 'spinFor';
 
 export const POOL_NAMES = ['piscina', 'taskloom', 'tinypool', 'workerpool', 'poolifier'] as const;
 export type PoolName = (typeof POOL_NAMES)[number];
+
+/** The pools of POOL_NAMES this run can open: taskloom, Piscina, and each peer pool installed. */
+export function availablePools(): PoolName[] {
+  return POOL_NAMES.filter((name) => name === 'piscina' || name === 'taskloom' || PEERS[name] !== undefined);
+}
 
 export interface BenchPool {
   /** A PoolName, or a baseline build's name. */
@@ -37,11 +41,9 @@ interface OpenPool extends Omit<BenchPool, 'release'> {
   close(): Promise<void>;
 }
 
-export const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
-
-export const TASKLOOM_TASKS = fixture('taskloom-tasks.ts');
+export const TASKLOOM_TASKS = fixture('taskloom-tasks');
 /** Piscina and tinypool load the same module and pick an export by name. */
-export const POOL_TASKS = fixture('pool-tasks.ts');
+export const POOL_TASKS = fixture('pool-tasks');
 
 /** A taskloom handler of bench/fixtures/taskloom-tasks.ts. */
 export function taskloomHandler(exportName: string): WorkerTask {
@@ -62,8 +64,9 @@ const idlePools = new Map<string, OpenPool[]>();
 
 /**
  * Opens a pool of `size` threads, warm: every thread has started and loaded its fixture. Starting
- * a worker that loads TypeScript through tsx takes a good part of a second, so a pool a scenario
- * gave back is handed out again rather than started anew.
+ * a worker takes a while (a good part of a second when it loads TypeScript through tsx), so a
+ * pool a scenario gave back is handed out again rather than started anew. Throws for a peer pool
+ * that is not installed: see availablePools().
  */
 export async function openPool(name: PoolName, size: number): Promise<BenchPool> {
   return openWarm(name, size, () => createPool(name, size));
@@ -75,12 +78,12 @@ export async function openBuild(build: TaskloomBuild, size: number): Promise<Ben
 }
 
 /**
- * The pools a scenario compares side by side: every pool of POOL_NAMES, with the baseline
- * build's after taskloom's when the run has one.
+ * The pools a scenario compares side by side: every pool available, with the baseline build's
+ * after taskloom's when the run has one.
  */
 export async function openComparedPools(size: number, baseline: TaskloomBuild | undefined): Promise<BenchPool[]> {
   const pools: BenchPool[] = [];
-  for (const name of POOL_NAMES) {
+  for (const name of availablePools()) {
     pools.push(await openPool(name, size));
     // Next to the current build, in the table and in every round.
     if (name === 'taskloom' && baseline !== undefined) pools.push(await openBuild(baseline, size));
@@ -134,6 +137,7 @@ function createPool(name: PoolName, size: number): OpenPool {
       );
     }
     case 'tinypool': {
+      const Tinypool = installed(name, PEERS.tinypool);
       const tinypool = new Tinypool({ filename: POOL_TASKS.href, minThreads: size, maxThreads: size, idleTimeout: 60_000 });
       return promisePool(
         name,
@@ -143,8 +147,8 @@ function createPool(name: PoolName, size: number): OpenPool {
       );
     }
     case 'workerpool': {
-      const script = fileURLToPath(fixture('workerpool-worker.ts'));
-      const pool = workerpool.pool(script, { minWorkers: size, maxWorkers: size, workerType: 'thread' });
+      const script = fileURLToPath(fixture('workerpool-worker'));
+      const pool = installed(name, PEERS.workerpool).pool(script, { minWorkers: size, maxWorkers: size, workerType: 'thread' });
       return promisePool(
         name,
         size,
@@ -156,7 +160,8 @@ function createPool(name: PoolName, size: number): OpenPool {
     }
     case 'poolifier': {
       // Poolifier's defaults, as a user gets them: tasks go straight to the least used worker.
-      const pool = new FixedThreadPool(size, fileURLToPath(fixture('poolifier-worker.ts')), {
+      const { FixedThreadPool } = installed(name, PEERS.poolifier);
+      const pool = new FixedThreadPool(size, fileURLToPath(fixture('poolifier-worker')), {
         errorHandler: (error) => console.error('poolifier worker error', error),
       });
       return promisePool(
@@ -167,6 +172,11 @@ function createPool(name: PoolName, size: number): OpenPool {
       );
     }
   }
+}
+
+function installed<T>(name: PoolName, module: T | undefined): T {
+  if (module === undefined) throw new Error(`The pool ${name} is not installed: open only the pools of availablePools()`);
+  return module;
 }
 
 function promisePool(name: string, size: number, run: (op: Op, arg: unknown) => Promise<unknown>, close: () => Promise<void>): OpenPool {

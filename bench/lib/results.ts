@@ -1,9 +1,17 @@
-/** Writes a run's figures, targets and machine to bench/results/. */
+/**
+ * A run's report: its figures, targets, checks and machine, written as JSON and as Markdown
+ * (in a clone, to bench/results/ by default). The Markdown opens with the headline table, between
+ * the markers that `npm run bench:readme` copies into the README.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join, relative } from 'node:path';
 import type { Check, Figure, ScenarioResult, Target } from './figures.js';
+import { HEADLINE_END, HEADLINE_START, headlineTable } from './headline.js';
+import { NOISY_CHANGE, type PreviousRun } from './history.js';
 import type { Machine } from './machine.js';
+import { PACKAGE_ROOT, RESULTS_DIR } from './paths.js';
+import type { Skipped } from './peers.js';
+import { FULL_ROUNDS, QUICK_ROUNDS } from './rounds.js';
 import { describeTarget, markdownTable, targetVerdict } from './table.js';
 
 export interface RunReport {
@@ -16,6 +24,10 @@ export interface RunReport {
   /** What the ratios mean, for a reader of the JSON alone. */
   readonly ratioDefinition: string;
   readonly scenarios: Readonly<Record<string, { readonly title: string; readonly notes: readonly string[]; readonly error?: string }>>;
+  /** The peer libraries not measured (not installed), and why. */
+  readonly skipped: readonly Skipped[];
+  /** The previous full run whose figures each figure's `sincePrevious` compares with, or why there is none. */
+  readonly previous: PreviousRun | { readonly none: string };
   readonly figures: readonly Figure[];
   readonly targets: readonly Target[];
   readonly checks: readonly Check[];
@@ -26,9 +38,8 @@ export const RATIO_DEFINITION =
   'for a time, below 1 is faster than the baseline; for a rate, above 1 is faster. ' +
   "A figure measured in rounds (each round visiting every subject) gives the medians of its rounds' own p50 and p99, " +
   'and its spread, the lowest to the highest round p50; the range after a ratio is the lowest to the highest ratio within one round. ' +
-  'Targets are judged on the medians.';
-
-export const RESULTS_DIR = new URL('../results/', import.meta.url);
+  'Targets are judged on the medians. ' +
+  `A figure whose median moved more than ${NOISY_CHANGE * 100}% from the previous full run on the same machine is marked noisy.`;
 
 export function collect(results: readonly ScenarioResult[]): Pick<RunReport, 'figures' | 'targets' | 'checks'> {
   return {
@@ -47,43 +58,107 @@ export function writeReport(report: RunReport, jsonPath: string): string[] {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   if (jsonPath.endsWith('.tmp.json') || !jsonPath.endsWith('.json')) return [jsonPath];
   const markdownPath = jsonPath.replace(/\.json$/, '.md');
-  writeFileSync(markdownPath, `${markdownReport(report)}\n`);
+  writeFileSync(markdownPath, `${markdownReport(report, displayPath(jsonPath))}\n`);
   return [jsonPath, markdownPath];
 }
 
-export function defaultReportPath(name: string): string {
-  return fileURLToPath(new URL(name, RESULTS_DIR));
+/** Where a clone writes a report of this name by default; undefined for an installed package, which writes only with --out. */
+export function defaultReportPath(name: string): string | undefined {
+  return RESULTS_DIR === undefined ? undefined : join(RESULTS_DIR, name);
 }
 
-export function markdownReport(report: RunReport): string {
+/** A path as a reader of the report knows it: from the repository's root in a clone, else the file's name. */
+function displayPath(path: string): string {
+  const fromRoot = relative(PACKAGE_ROOT, path);
+  return RESULTS_DIR !== undefined && !fromRoot.startsWith('..') ? fromRoot.split('\\').join('/') : basename(path);
+}
+
+/** "7eba551", or "7eba551-dirty": a commit as the tables name it. */
+export function shortCommit(commit: string): string {
+  return /^[0-9a-f]{40}/.test(commit) ? `${commit.slice(0, 7)}${commit.slice(40)}` : commit;
+}
+
+/** The machine and software of a run, in one sentence. */
+function describeRun(report: RunReport): string {
   const { machine } = report;
+  const peers = Object.entries(machine.peers)
+    .filter(([, version]) => version !== 'not installed')
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  return (
+    `Measured ${machine.date.slice(0, 10)} (${report.mode} run, ${report.wallTimeSeconds.toFixed(0)} s) at taskloom commit \`${shortCommit(machine.taskloom)}\`, ` +
+    `on ${machine.cpuModel}, ${machine.availableParallelism} cores, ${Math.round(machine.totalMemoryMiB / 1024)} GiB, Node ${machine.node} (${machine.platform}-${machine.arch}); ` +
+    `pool size ${report.poolSize}` +
+    (report.baseline === undefined
+      ? ''
+      : `; ${report.baseline.subject}: taskloom ${report.baseline.version} at commit ${shortCommit(report.baseline.commit)}`) +
+    `; ${peers}.`
+  );
+}
+
+/**
+ * The headline: the run in one sentence, the headline table, and how to read it, between the
+ * markers `npm run bench:readme` looks for. `source` names the results file.
+ */
+export function headlineMarkdown(report: RunReport, source: string): string {
+  const rounds = report.mode === 'full' ? FULL_ROUNDS : QUICK_ROUNDS;
+  const previous =
+    'none' in report.previous
+      ? `No figure is compared with an earlier run: ${report.previous.none}.`
+      : `**noisy** marks a figure that moved more than ${NOISY_CHANGE * 100}% from the previous full run on this machine ` +
+        `(commit \`${shortCommit(report.previous.commit)}\`, ${report.previous.date.slice(0, 10)}), with how far` +
+        (report.previous.commit === report.machine.taskloom
+          ? '.'
+          : ': that run measured another commit, so a change of the code between the two moves figures too.');
+  const skipped =
+    report.skipped.length === 0 ? [] : ['', `Not measured: ${report.skipped.map((peer) => `${peer.name} (${peer.reason})`).join(', ')}.`];
+  return [
+    HEADLINE_START,
+    describeRun(report),
+    '',
+    headlineTable(report.figures),
+    '',
+    `Each cell is a median over rounds (${rounds} in a ${report.mode} run) that visit every subject in turn, with the lowest and highest round in brackets (none: measured once); ` +
+      "the ratio is taskloom's median ÷ its baseline's in the same run (raw Piscina unless named), with the lowest and highest per-round ratio. " +
+      `${previous} Every figure, the targets and the machine: \`${source}\` and the Markdown next to it.`,
+    ...skipped,
+    HEADLINE_END,
+  ].join('\n');
+}
+
+export function markdownReport(report: RunReport, source: string): string {
   const lines = [
-    `Measured ${machine.date.slice(0, 10)} (${report.mode} run, ${report.wallTimeSeconds.toFixed(0)} s) on ${machine.cpuModel}, ` +
-      `${machine.availableParallelism} cores, ${machine.totalMemoryMiB} MiB, Node ${machine.node} (${machine.platform}-${machine.arch}); ` +
-      `pool size ${report.poolSize}; taskloom commit ${machine.taskloom}; ` +
-      (report.baseline === undefined
-        ? ''
-        : `${report.baseline.subject}: taskloom ${report.baseline.version} at commit ${report.baseline.commit}; `) +
-      Object.entries(machine.peers)
-        .map(([name, version]) => `${name} ${version}`)
-        .join(', ') +
-      '.',
+    '# Benchmark results',
+    '',
+    headlineMarkdown(report, source),
+    '',
+    '## Every figure',
+    '',
+    describeRun(report),
     '',
     report.ratioDefinition,
     '',
     markdownTable(report.figures),
     '',
-    'Targets:',
+    '## Targets',
     '',
     ...report.targets.map((target) => `- **${targetVerdict(target)}** ${describeTarget(target)}`),
   ];
   if (report.checks.length > 0) {
     lines.push(
       '',
-      'Checks:',
+      '## Checks',
       '',
       ...report.checks.map((check) => `- **${check.passed ? 'passed' : 'FAILED'}** ${check.check}: ${check.detail}`),
     );
+  }
+  const notes = Object.entries(report.scenarios).filter(([, scenario]) => scenario.notes.length > 0 || scenario.error !== undefined);
+  if (notes.length > 0) {
+    lines.push('', '## How each scenario measures');
+    for (const [name, scenario] of notes) {
+      lines.push('', `**${name}** (${scenario.title})`, '', ...scenario.notes.map((note) => `- ${note}`));
+      if (scenario.error !== undefined) lines.push(`- FAILED: ${scenario.error.split('\n')[0] ?? ''}`);
+    }
   }
   return lines.join('\n');
 }

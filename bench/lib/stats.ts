@@ -3,7 +3,6 @@
  * figure measured in rounds also keeps each round's own p50 and p99: its p50 and p99 are then
  * the medians of the rounds', and the rounds give its spread.
  */
-import type { Statistics } from 'tinybench';
 
 export interface Summary {
   readonly p50: number;
@@ -21,6 +20,9 @@ export interface Rounds {
   readonly p50: readonly number[];
   readonly p99: readonly number[];
 }
+
+/** The two statistics kept per round. */
+export type Statistic = keyof Rounds;
 
 /** The lowest and the highest of some values: the spread of a figure over its rounds. */
 export interface Spread {
@@ -66,18 +68,18 @@ export function summarizePerRound(values: readonly number[]): Summary {
   return { ...summarize(values), rounds: { p50: values, p99: values } };
 }
 
-/** The lowest and highest round p50 of a summary measured in rounds. */
-export function roundSpread(summary: Summary): Spread | undefined {
-  return summary.rounds === undefined ? undefined : spreadOf(summary.rounds.p50);
+/** The lowest and highest round p50 (or p99) of a summary measured in rounds. */
+export function roundSpread(summary: Summary, statistic: Statistic = 'p50'): Spread | undefined {
+  return summary.rounds === undefined ? undefined : spreadOf(summary.rounds[statistic]);
 }
 
 /**
- * The spread of `summary ÷ base` over rounds: each round's p50 divided by the base's p50 in the
- * same round. Undefined unless both were measured in the same number of rounds.
+ * The spread of `summary ÷ base` over rounds: each round's p50 (or p99) divided by the base's in
+ * the same round. Undefined unless both were measured in the same number of rounds.
  */
-export function ratioSpread(summary: Summary, base: Summary): Spread | undefined {
-  const ours = summary.rounds?.p50 ?? [];
-  const theirs = base.rounds?.p50 ?? [];
+export function ratioSpread(summary: Summary, base: Summary, statistic: Statistic = 'p50'): Spread | undefined {
+  const ours = summary.rounds?.[statistic] ?? [];
+  const theirs = base.rounds?.[statistic] ?? [];
   if (ours.length !== theirs.length || ours.length === 0) return undefined;
   return spreadOf(ours.map((value, round) => value / (theirs[round] as number)));
 }
@@ -91,33 +93,6 @@ function median(values: readonly number[]): number {
     [...values].sort((a, b) => a - b),
     0.5,
   );
-}
-
-/** A tinybench latency or throughput statistic, as a Summary. */
-export function fromTinybench(statistics: Statistics): Summary {
-  return {
-    p50: statistics.p50,
-    p99: statistics.p99,
-    mean: statistics.mean,
-    min: statistics.min,
-    max: statistics.max,
-    samples: statistics.samplesCount,
-  };
-}
-
-/** Applies `scale` to every location of a summary (ms to µs, say); the sample count stays. */
-export function scaleSummary(summary: Summary, scale: number): Summary {
-  const scaled = {
-    p50: summary.p50 * scale,
-    p99: summary.p99 * scale,
-    mean: summary.mean * scale,
-    min: summary.min * scale,
-    max: summary.max * scale,
-    samples: summary.samples,
-  };
-  if (summary.rounds === undefined) return scaled;
-  const { p50, p99 } = summary.rounds;
-  return { ...scaled, rounds: { p50: p50.map((value) => value * scale), p99: p99.map((value) => value * scale) } };
 }
 
 function quantile(sorted: readonly number[], q: number): number {

@@ -1,10 +1,24 @@
 /** Renders figures and targets as a plain-text table (the console) and as Markdown (the README). */
 import type { Figure, Target } from './figures.js';
+import { formatChange } from './history.js';
 import { roundSpread, type Spread } from './stats.js';
 
 const HEADERS = ['Scenario', 'Metric', 'Subject', 'p50', 'spread', 'p99', 'mean', 'n', 'rounds', 'unit', 'ratio'] as const;
+/** The last column, when the figures were compared with a previous full run. */
+const SINCE_PREVIOUS = 'vs previous run';
 /** The columns of numbers, aligned right. */
 const NUMERIC = new Set([3, 4, 5, 6, 7, 8]);
+
+function headers(figures: readonly Figure[]): string[] {
+  return figures.some((figure) => figure.sincePrevious !== undefined) ? [...HEADERS, SINCE_PREVIOUS] : [...HEADERS];
+}
+
+/** The p50's change: "+18% noisy", "−3%", or "" for a figure the previous run did not have. */
+function formatSincePrevious(figure: Figure): string {
+  if (figure.sincePrevious === undefined) return '';
+  const { change, noisy } = figure.sincePrevious.p50;
+  return `${formatChange(change)}${noisy ? ' noisy' : ''}`;
+}
 
 /** A number with about three significant digits, and thousands separated. */
 export function formatNumber(value: number): string {
@@ -32,9 +46,10 @@ export function formatRatio(figure: Figure): string {
 }
 
 function rows(figures: readonly Figure[]): string[][] {
+  const hasPrevious = figures.some((figure) => figure.sincePrevious !== undefined);
   return figures.map((figure) => {
     const spread = roundSpread(figure.summary);
-    return [
+    const cells = [
       figure.scenario,
       figure.metric,
       figure.subject,
@@ -47,18 +62,20 @@ function rows(figures: readonly Figure[]): string[][] {
       figure.unit,
       formatRatio(figure),
     ];
+    return hasPrevious ? [...cells, formatSincePrevious(figure)] : cells;
   });
 }
 
 export function textTable(figures: readonly Figure[]): string {
   const body = rows(figures);
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...body.map((row) => (row[column] ?? '').length)));
+  const head = headers(figures);
+  const widths = head.map((header, column) => Math.max(header.length, ...body.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => (NUMERIC.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
       .join('  ')
       .trimEnd();
-  const out = [line(HEADERS), widths.map((width) => '-'.repeat(width)).join('  ')];
+  const out = [line(head), widths.map((width) => '-'.repeat(width)).join('  ')];
   let previous: string | undefined;
   for (const [index, row] of body.entries()) {
     const scenario = figures[index]?.scenario;
@@ -69,10 +86,15 @@ export function textTable(figures: readonly Figure[]): string {
   return out.join('\n');
 }
 
+/** One row of a Markdown table. */
+export function markdownRow(cells: readonly string[]): string {
+  return `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
+}
+
 export function markdownTable(figures: readonly Figure[]): string {
-  const align = HEADERS.map((_, column) => (NUMERIC.has(column) ? '---:' : '---'));
-  const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
-  return [line(HEADERS), line(align), ...rows(figures).map(line)].join('\n');
+  const head = headers(figures);
+  const align = head.map((_, column) => (NUMERIC.has(column) ? '---:' : '---'));
+  return [markdownRow(head), markdownRow(align), ...rows(figures).map(markdownRow)].join('\n');
 }
 
 /** "met", "MISSED" or "NOT MEASURED". */

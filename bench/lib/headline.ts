@@ -1,0 +1,179 @@
+/**
+ * The headline: a compact Markdown table of the figures a reader of the README looks for, one
+ * row per figure and one column per pool, each cell its median with the spread of its rounds,
+ * and the ratio of taskloom to its baseline. It is written into latest.md between two markers,
+ * and `npm run bench:readme` copies it from there into the README, so that the README's
+ * figures are always those of one results file, naming its commit.
+ */
+import type { Figure } from './figures.js';
+import { formatChange } from './history.js';
+import { ratioSpread, roundSpread, type Spread, type Statistic } from './stats.js';
+import { formatNumber, formatSpread, markdownRow } from './table.js';
+
+export const HEADLINE_START = '<!-- bench:headline:start -->';
+export const HEADLINE_END = '<!-- bench:headline:end -->';
+
+/** The pool columns, in order, by subject name, with their headers. */
+const COLUMNS = [
+  ['taskloom', 'taskloom'],
+  ['piscina', 'Piscina'],
+  ['tinypool', 'tinypool'],
+  ['workerpool', 'workerpool'],
+  ['poolifier', 'poolifier'],
+] as const;
+type Column = (typeof COLUMNS)[number][0];
+
+interface Row {
+  readonly scenario: string;
+  /** The metric's name, or a test of it when the name carries a size (the last figure that passes is taken). */
+  readonly metric: string | ((metric: string) => boolean);
+  /** The row's label; `metric` stands for the metric's name. */
+  readonly label: (metric: string) => string;
+  readonly statistic?: Statistic;
+  /** Which subject fills a column, when it is not the column's own pool; null leaves it empty. */
+  readonly subjects?: Partial<Record<Column, string | null>>;
+}
+
+const ROWS: readonly Row[] = [
+  {
+    scenario: 'latency',
+    metric: 'submit → result on main',
+    label: () => 'sequential latency, createTask → result (Piscina: run()), p50',
+  },
+  {
+    scenario: 'latency',
+    metric: 'submit → result on main',
+    label: () => 'sequential latency, createTask → result, p99',
+    statistic: 'p99',
+  },
+  { scenario: 'latency', metric: 'submit → handler first line', label: () => "scheduling latency, submit → handler's first line, p50" },
+  { scenario: 'throughput', metric: 'no-op tasks, all at once', label: () => 'no-op throughput, all submitted at once' },
+  {
+    scenario: 'throughput',
+    metric: (metric) => metric.startsWith('no-op tasks, window of '),
+    label: (metric) => `no-op throughput, ${metric.replace('no-op tasks, ', '')} in flight`,
+  },
+  {
+    scenario: 'cpu-scaling',
+    metric: (metric) => metric.startsWith('efficiency at pool size '),
+    label: (metric) => `CPU efficiency (sha256 tasks), ${metric.replace('efficiency at ', '')}`,
+  },
+  {
+    scenario: 'poolifier-workload',
+    metric: (metric) => metric.endsWith(', wall time'),
+    label: (metric) => `poolifier's workload, ${metric}`,
+  },
+  {
+    scenario: 'priority-flood',
+    metric: 'high-priority task: submit → first line',
+    label: () => 'high-priority task under a flood: submit → first line, p50 (Piscina: behind p-queue)',
+    subjects: { piscina: 'p-queue → piscina' },
+  },
+  {
+    scenario: 'priority-flood',
+    metric: 'high-priority task: submit → first line',
+    label: () => 'high-priority task under a flood, p99',
+    statistic: 'p99',
+    subjects: { piscina: 'p-queue → piscina' },
+  },
+  {
+    scenario: 'cancellation',
+    metric: (metric) => metric.startsWith('pending task, '),
+    label: (metric) => `cancel a ${metric.replace(': cancel, per op', '').replace('pending task, ', 'pending task (')})`,
+  },
+  { scenario: 'progress', metric: 'progress events received', label: () => 'progress events received per second' },
+  {
+    scenario: 'memory',
+    metric: (metric) => metric.startsWith('heap per pending task, '),
+    label: (metric) => metric,
+  },
+  {
+    scenario: 'map',
+    metric: 'trivial items per second',
+    label: () => '`map`, trivial items, chunks of 256 (ratio: to one task per item)',
+    subjects: { taskloom: 'map, chunkSize 256', piscina: null },
+  },
+];
+
+/** A value in a unit a reader takes in at a glance: µs below 1 ms, s above 1,000 ms, "/s" for rates. */
+function scale(unit: string, value: number): { factor: number; suffix: string } {
+  const magnitude = Math.abs(value);
+  switch (unit) {
+    case 'ms':
+      return magnitude < 1
+        ? { factor: 1000, suffix: ' µs' }
+        : magnitude >= 1000
+          ? { factor: 1 / 1000, suffix: ' s' }
+          : { factor: 1, suffix: ' ms' };
+    case 'µs':
+      return magnitude >= 1000 ? { factor: 1 / 1000, suffix: ' ms' } : { factor: 1, suffix: ' µs' };
+    case 'tasks/s':
+    case 'items/s':
+    case 'events/s':
+      return { factor: 1, suffix: '/s' };
+    case '':
+      return { factor: 1, suffix: '' };
+    default:
+      return { factor: 1, suffix: ` ${unit}` };
+  }
+}
+
+function cell(figure: Figure, statistic: Statistic): string {
+  const value = figure.summary[statistic];
+  const { factor, suffix } = scale(figure.unit, value);
+  const spread = roundSpread(figure.summary, statistic);
+  const scaled = (number: number): string => formatNumber(number * factor);
+  const range = spread === undefined || spread.min === spread.max ? '' : ` (${formatSpread(spread, scaled)})`;
+  const moved = figure.sincePrevious?.[statistic];
+  const noisy = moved?.noisy === true ? ` **noisy** (${formatChange(moved.change)})` : '';
+  return `${scaled(value)}${suffix}${range}${noisy}`;
+}
+
+const ratioNumber = (ratio: number): string => (ratio >= 10 ? ratio.toFixed(0) : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2));
+
+function ratioCell(ours: Figure, base: Figure | undefined, statistic: Statistic, baseLabel: string | undefined): string {
+  if (base === undefined || base.summary[statistic] === 0) return '';
+  const ratio = ours.summary[statistic] / base.summary[statistic];
+  const spread: Spread | undefined = ratioSpread(ours.summary, base.summary, statistic);
+  const range = spread === undefined ? '' : ` (${formatSpread(spread, ratioNumber)})`;
+  return `${ratioNumber(ratio)}×${baseLabel === undefined ? '' : ` ${baseLabel}`}${range}`;
+}
+
+/**
+ * The headline table of `figures`: the rows whose figures the run measured, and the pool columns
+ * that have at least one figure. Empty when none of its rows was measured.
+ */
+export function headlineTable(figures: readonly Figure[]): string {
+  const lines: { label: string; cells: Partial<Record<Column, string>>; ratio: string }[] = [];
+  for (const row of ROWS) {
+    const ofScenario = figures.filter((figure) => figure.scenario === row.scenario);
+    const test = row.metric;
+    const metric = typeof test === 'string' ? test : ofScenario.filter((figure) => test(figure.metric)).at(-1)?.metric;
+    if (metric === undefined) continue;
+    const find = (subject: string | null): Figure | undefined =>
+      ofScenario.find((figure) => figure.metric === metric && figure.subject === subject);
+    const statistic = row.statistic ?? 'p50';
+    const subjectOf = (column: Column): string | null => (row.subjects?.[column] === undefined ? column : row.subjects[column]);
+    const ours = find(subjectOf('taskloom'));
+    if (ours === undefined) continue;
+    const cells: Partial<Record<Column, string>> = {};
+    for (const [column] of COLUMNS) {
+      const figure = find(subjectOf(column));
+      if (figure !== undefined) cells[column] = cell(figure, statistic);
+    }
+    // The ratio is to the figure's own baseline: raw Piscina unless the scenario names another.
+    const baseSubject = ours.baseline;
+    const base = baseSubject === undefined ? undefined : find(baseSubject);
+    const isPiscinaColumn = baseSubject === subjectOf('piscina');
+    lines.push({ label: row.label(metric), cells, ratio: ratioCell(ours, base, statistic, isPiscinaColumn ? undefined : baseSubject) });
+  }
+  if (lines.length === 0) return '';
+  const columns = COLUMNS.filter(([column]) => lines.some((line) => line.cells[column] !== undefined));
+  const header = ['figure', ...columns.map(([, title]) => title), 'taskloom ÷ Piscina'];
+  const align = ['---', ...columns.map(() => '---:'), '---:'];
+  return [
+    markdownRow(header),
+    markdownRow(align),
+    ...lines.map((line) => markdownRow([line.label, ...columns.map(([column]) => line.cells[column] ?? ''), line.ratio])),
+  ].join('\n');
+}
