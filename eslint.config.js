@@ -19,7 +19,14 @@ const BOUNDARIES = {
   workers: { folders: ['main', 'actions', 'cli'] },
   // Built-in actions run in workers: shared, node and undici only.
   actions: { folders: ['main', 'workers', 'cli'], packages: ['undici'] },
+  // taskloom/distributed runs on the main thread beside a local manager; it loads bullmq and ioredis itself.
+  distributed: { folders: ['workers', 'actions', 'cli'] },
+  // The dashboard serves a manager from the main thread: shared and main, never the workers.
+  dashboard: { folders: ['workers', 'actions', 'cli'] },
 };
+
+/** What the dashboard's page uses of the browser, besides what Node has too (fetch, URL, timers...). */
+const BROWSER_GLOBALS = ['window', 'document', 'location', 'history', 'EventSource', 'ResizeObserver', 'HTMLElement', 'uPlot'];
 
 /** The `no-restricted-imports` patterns for a file `depth` folders below src/<folder>. */
 function boundaryPatterns(folder, depth) {
@@ -128,5 +135,12 @@ export default defineConfig(
     extends: [tseslint.configs.disableTypeChecked],
     // They run on Node, so Node's own globals are the ones they may use.
     languageOptions: { globals: Object.fromEntries(Object.getOwnPropertyNames(globalThis).map((name) => [name, 'readonly'])) },
+  },
+  // The dashboard's page runs in a browser, with uPlot loaded before it.
+  {
+    files: ['src/dashboard/page/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(BROWSER_GLOBALS.map((name) => [name, 'readonly'])),
+    },
   },
 );

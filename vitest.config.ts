@@ -7,6 +7,7 @@ export default defineConfig({
       { find: /^taskloom$/, replacement: new URL('./dist/index.js', import.meta.url).pathname },
       { find: /^taskloom\/worker$/, replacement: new URL('./dist/worker.js', import.meta.url).pathname },
       { find: /^taskloom\/actions$/, replacement: new URL('./dist/actions/index.js', import.meta.url).pathname },
+      { find: /^taskloom\/distributed$/, replacement: new URL('./dist/distributed/index.js', import.meta.url).pathname },
     ],
   },
   test: {

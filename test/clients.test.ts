@@ -25,7 +25,7 @@ describe('task.manager inside a worker handler', () => {
   it('reads stats and lists tasks from a worker', async () => {
     const manager = createManager({ autoStart: true });
     const task = await manager.waitFor(manager.createTask('Inspector', client('inspectManager')));
-    expect(task.result).toEqual({
+    expect(task.result).toMatchObject({
       myState: 'running',
       runningNames: ['Inspector'],
       stats: { total: 1, pending: 0, running: 1, completed: 0, failed: 0, cancelled: 0 },

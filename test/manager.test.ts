@@ -100,7 +100,7 @@ describe('listTasks and getStats', () => {
     );
     expect(manager.listTasks().map((task) => task.name)).toEqual(['a', 'b', 'c', 'd']);
     expect(manager.listTasks(TaskState.PENDING)).toHaveLength(4);
-    expect(manager.getStats()).toEqual({ total: 4, pending: 4, running: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(manager.getStats()).toMatchObject({ total: 4, pending: 4, running: 0, completed: 0, failed: 0, cancelled: 0 });
     expect(manager.cancelTask(ids[1]!)).toBe(true);
     void manager.runTasks();
     await manager.onIdle();
@@ -109,7 +109,7 @@ describe('listTasks and getStats', () => {
     expect(manager.listTasks(TaskState.CANCELLED).map((task) => task.name)).toEqual(['b']);
     expect(manager.listTasks(TaskState.RUNNING)).toEqual([]);
     const stats = manager.getStats();
-    expect(stats).toEqual({ total: 4, pending: 0, running: 0, completed: 2, failed: 1, cancelled: 1 });
+    expect(stats).toMatchObject({ total: 4, pending: 0, running: 0, completed: 2, failed: 1, cancelled: 1 });
     expectTypeOf(stats).toEqualTypeOf<TaskStats>();
   });
 
@@ -151,7 +151,7 @@ describe('stop', () => {
     await waitGate(aborted);
     expect(manager.getTask(running)!.state).toBe('cancelled');
     expect(manager.getTask(pending)!.state).toBe('cancelled');
-    expect(manager.getStats()).toEqual({ total: 2, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 2 });
+    expect(manager.getStats()).toMatchObject({ total: 2, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 2 });
     expect(() => manager.createTask('Late', fixture('echo'))).toThrow(ManagerStoppedError);
     expect(() => manager.createTask('Late', fixture('echo'))).toThrow(/stopped/);
   });

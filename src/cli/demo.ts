@@ -7,10 +7,12 @@ import type { LevelWithSilent } from 'pino';
 import { workerTask, type Handler } from '../shared/handler.js';
 import type { FinalTaskState } from '../shared/task.js';
 import { builtInAction } from './actions.js';
+import { openDashboard, type DashboardFlag } from './dashboard.js';
 import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { chooseMode } from './run.js';
-import { exitCodeOf, runJobs } from './runner.js';
+import { UsageError } from './errors.js';
+import { exitCodeOf, runJobs, type RunnerOptions, type RunOutcome } from './runner.js';
 
 /** The demo's handlers are built next to the worker entry, and loaded from there. */
 const DEMO_TASKS = new URL('./demo-tasks.js', import.meta.url);
@@ -25,6 +27,8 @@ export interface DemoCommandOptions {
   out?: string;
   logLevel?: LevelWithSilent;
   json?: boolean;
+  /** Serve the dashboard while the demo runs: on this port, or any free one for `true`. */
+  dashboard?: DashboardFlag;
 }
 
 interface DemoJob {
@@ -110,13 +114,13 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
   const mode = chooseMode(options);
   const concurrency = options.concurrency ?? 3;
   if (mode !== 'json') process.stdout.write(describeDemo(demo, concurrency));
-  const outcome = await runJobs(jobs, {
+  const outcome = await runDemo(jobs, {
     source: 'demo',
     concurrency,
     logLevel: options.logLevel ?? (mode === 'json' ? 'warn' : 'info'),
     mode,
     out: options.out,
-    onCreated: (manager, tasks) => {
+    onCreated: async (manager, tasks) => {
       demo.forEach((job, index) => {
         const id = tasks[index]?.id;
         const threshold = job.cancelAtProgress;
@@ -128,8 +132,10 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
         };
         manager.on('progress', onProgress);
       });
+      if (options.dashboard !== undefined) await openDashboard(manager, options.dashboard);
     },
   });
+  if (outcome === undefined) return ExitCode.BAD_INPUT;
   if (outcome.signal !== undefined) return exitCodeOf(outcome);
   const surprises = outcome.document.tasks.flatMap((record, index) => {
     const expected = demo[index]?.expected;
@@ -143,6 +149,17 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     process.stderr.write(`taskloom demo: ${surprises.join('; ')}\n`);
   }
   return surprises.length === 0 && outcome.writeError === undefined ? ExitCode.OK : ExitCode.TASK_FAILED;
+}
+
+/** Runs the demo's jobs; undefined, once said on stderr, when an option could not be honoured (--dashboard's port in use). */
+async function runDemo(jobs: readonly Job[], options: RunnerOptions): Promise<RunOutcome | undefined> {
+  try {
+    return await runJobs(jobs, options);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`taskloom demo: ${error.message}\n`);
+    return undefined;
+  }
 }
 
 function describeDemo(demo: readonly DemoJob[], concurrency: number): string {

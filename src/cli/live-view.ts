@@ -6,8 +6,7 @@
  * events and draws the result.
  */
 import { createLogUpdate } from 'log-update';
-import type { TaskManager } from '../main/manager.js';
-import type { Task, TaskStats } from '../shared/task.js';
+import type { Task, TaskCounts } from '../shared/task.js';
 import { fit, formatClock, truncate, widest } from './format.js';
 
 /** A running task as the live view shows it. */
@@ -17,6 +16,14 @@ export interface RunningTask {
   readonly progress: number;
   /** How long it has been running. */
   readonly elapsedMs: number;
+  /** The process running it, for a distributed run (`hostname:pid`). */
+  readonly host?: string | undefined;
+}
+
+/** What the live view follows: a TaskManager, or anything with its events and counts (a distributed run). */
+export interface LiveViewSource {
+  on(event: 'started' | 'progress' | 'completed' | 'failed' | 'cancelled', listener: (task: Task) => unknown): unknown;
+  getStats(): TaskCounts;
 }
 
 /** Everything the live view shows. */
@@ -25,7 +32,7 @@ export interface ViewState {
   readonly title: string;
   /** Since the run began. */
   readonly elapsedMs: number;
-  readonly counts: TaskStats;
+  readonly counts: TaskCounts;
   /** In the order they started. */
   readonly running: readonly RunningTask[];
   /** True after the first Ctrl-C. */
@@ -84,12 +91,13 @@ export function renderView(state: ViewState, width: number, maxTaskLines = MAX_T
 function renderTaskLine(task: RunningTask, nameWidth: number, width: number): string {
   const percent = `${Math.floor(task.progress)}%`.padStart(4);
   const clock = formatClock(task.elapsedMs).padStart(5);
-  // "  name [bar] 100%  0:00"
-  const barWidth = width - (2 + nameWidth + 2 + 2 + percent.length + 1 + clock.length);
-  if (barWidth < MIN_BAR_WIDTH) return `  ${fit(task.name, nameWidth)} ${percent} ${clock}`;
+  // "  name [bar] 100%  0:00", then the host of a distributed task
+  const host = task.host === undefined ? '' : `  ${task.host}`;
+  const barWidth = width - (2 + nameWidth + 2 + 2 + percent.length + 1 + clock.length + host.length);
+  if (barWidth < MIN_BAR_WIDTH) return `  ${fit(task.name, nameWidth)} ${percent} ${clock}${host}`;
   const filled = Math.round((Math.min(100, Math.max(0, task.progress)) / 100) * barWidth);
   const bar = BAR_FILLED.repeat(filled) + BAR_EMPTY.repeat(barWidth - filled);
-  return `  ${fit(task.name, nameWidth)} [${bar}] ${percent} ${clock}`;
+  return `  ${fit(task.name, nameWidth)} [${bar}] ${percent} ${clock}${host}`;
 }
 
 /** How often the view is redrawn, so that the clocks tick. */
@@ -97,29 +105,34 @@ const REDRAW_MS = 100;
 
 /** Draws the live view of a manager's tasks on a terminal until `stop()`. */
 export class LiveView {
-  readonly #manager: TaskManager;
+  readonly #manager: LiveViewSource;
   readonly #title: string;
   readonly #stream: NodeJS.WriteStream;
   readonly #update: ReturnType<typeof createLogUpdate>;
-  readonly #running = new Map<string, { name: string; progress: number; startedAt: number }>();
+  readonly #running = new Map<string, { name: string; progress: number; startedAt: number; host: string | undefined }>();
   readonly #startedAt = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #isInterrupted = false;
 
-  constructor(manager: TaskManager, title: string, stream: NodeJS.WriteStream = process.stdout) {
+  constructor(manager: LiveViewSource, title: string, stream: NodeJS.WriteStream = process.stdout) {
     this.#manager = manager;
     this.#title = title;
     this.#stream = stream;
     this.#update = createLogUpdate(stream, { defaultWidth: 80, defaultHeight: 24 });
     const forget = (task: Task): void => void this.#running.delete(task.id);
     manager.on('started', (task) => {
-      this.#running.set(task.id, { name: task.name, progress: task.progress, startedAt: task.startedAt?.getTime() ?? Date.now() });
+      this.#running.set(task.id, {
+        name: task.name,
+        progress: task.progress,
+        startedAt: task.startedAt?.getTime() ?? Date.now(),
+        host: task.host,
+      });
     });
     manager.on('progress', (task) => {
       const entry = this.#running.get(task.id);
       if (entry !== undefined) entry.progress = task.progress;
     });
-    manager.on('completed', forget).on('failed', forget).on('cancelled', forget);
+    for (const event of ['completed', 'failed', 'cancelled'] as const) manager.on(event, forget);
   }
 
   /** Starts drawing. */
@@ -162,6 +175,7 @@ export class LiveView {
       name: task.name,
       progress: task.progress,
       elapsedMs: now - task.startedAt,
+      host: task.host,
     }));
     const state: ViewState = {
       title: this.#title,

@@ -3,15 +3,18 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { benchCommand } from './bench.js';
+import { parseDashboardPort, type DashboardFlag } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { LOG_LEVEL_NAMES } from './logging.js';
 import { runCommand } from './run.js';
+import { workerCommand, type WorkerCommandOptions } from './worker.js';
 
 interface SharedOptions {
   concurrency?: number;
   out?: string;
   logLevel?: LevelWithSilent;
   json?: boolean;
+  dashboard?: DashboardFlag;
 }
 
 /**
@@ -38,8 +41,37 @@ export function createProgram(): Command {
       'a module every worker imports before its first task, e.g. one that registers a TypeScript loader (repeatable)',
       (module: string, previous: string[] | undefined) => [...(previous ?? []), module],
     )
-    .action(async (file: string, options: SharedOptions & { preload?: string[] }) => {
+    .option(
+      '--journal <file>',
+      'record the run in this journal file; the same command with the same journal runs only the jobs that did not complete',
+    )
+    .option('--retry-failed', 'with --journal: also run again the jobs that failed')
+    .option('--redis <url>', 'submit the jobs to a distributed queue in this Redis (with --queue), run by `taskloom worker` processes')
+    .option('--queue <name>', 'with --redis: the name of the distributed queue')
+    .option('--no-work', 'with --redis: only submit and watch; run no task in this process')
+    .action(async (file: string, options: SharedOptions & { preload?: string[]; journal?: string; retryFailed?: boolean }) => {
       process.exitCode = await runCommand(file, options);
+    });
+
+  program
+    .command('worker')
+    .description("run a distributed queue's tasks in this process until Ctrl-C, then hand the running ones back")
+    .requiredOption('--redis <url>', 'the Redis of the queue, e.g. redis://127.0.0.1:6379')
+    .requiredOption('--queue <name>', "the queue's name")
+    .option('-c, --concurrency <n>', 'how many tasks run at once here (default: the number of CPUs)', parsePositiveInteger)
+    .option(
+      '--preload <module>',
+      'a module every worker thread imports before its first task (repeatable)',
+      (module: string, previous: string[] | undefined) => [...(previous ?? []), module],
+    )
+    .addOption(new Option('-l, --log-level <level>', 'the least level of log lines shown (default: info)').choices(LOG_LEVEL_NAMES))
+    .option(
+      '--dashboard [port]',
+      "serve a live web dashboard of this process's tasks, and its /metrics, on 127.0.0.1 until it stops (default port: any free one)",
+      parseDashboardPort,
+    )
+    .action(async (options: WorkerCommandOptions) => {
+      process.exitCode = await workerCommand(options);
     });
 
   addSharedOptions(
@@ -51,7 +83,7 @@ export function createProgram(): Command {
 
   program
     .command('bench')
-    .description('run the benchmarks (from a clone of the repository); arguments go to the benchmark runner')
+    .description('run the benchmarks: taskloom against Piscina and each peer pool installed; arguments go to the benchmark runner')
     .argument('[args...]', 'arguments for the benchmark runner (put them after -- to pass options)')
     .allowUnknownOption()
     .passThroughOptions()
@@ -71,7 +103,12 @@ function addSharedOptions(command: Command, defaultConcurrency: string): Command
         LOG_LEVEL_NAMES,
       ),
     )
-    .option('--json', 'print one JSON document with every task at the end, and no live view');
+    .option('--json', 'print one JSON document with every task at the end, and no live view')
+    .option(
+      '--dashboard [port]',
+      'serve a live web dashboard on 127.0.0.1 while the run lasts, and print its URL (default port: any free one)',
+      parseDashboardPort,
+    );
 }
 
 function parsePositiveInteger(value: string): number {

@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import type { TaskManager } from '../main/manager.js';
-import type { Task, TaskStats } from '../shared/task.js';
+import type { Task, TaskCounts } from '../shared/task.js';
 import { jsonReplacer } from './format.js';
 import type { Job } from './jobs.js';
 
@@ -37,9 +36,16 @@ export interface ResultsDocument {
   readonly durationMs: number;
   /** True when the run was cut short by Ctrl-C (or SIGTERM). */
   readonly interrupted: boolean;
-  readonly stats: TaskStats;
+  readonly stats: TaskCounts;
   /** Every job, in file order. */
   readonly tasks: readonly ResultRecord[];
+  /** With `--journal`: the journal, and how many jobs it held as done by an earlier run, which were not run again. */
+  readonly resumed?: Resumed;
+}
+
+export interface Resumed {
+  readonly journal: string;
+  readonly skipped: number;
 }
 
 const EVENTS = ['created', 'started', 'progress', 'completed', 'failed', 'cancelled'] as const;
@@ -50,14 +56,16 @@ export class ResultsCollector {
   readonly #tasks: (Task | undefined)[];
   readonly #indexById = new Map<string, number>();
   readonly #startedAt = Date.now();
+  /** Set for a run with a journal. */
+  resumed: Resumed | undefined = undefined;
 
   constructor(jobs: readonly Job[]) {
     this.#jobs = jobs;
     this.#tasks = jobs.map(() => undefined);
   }
 
-  /** Follows the manager's events from now on. */
-  attach(manager: TaskManager): void {
+  /** Follows the manager's events from now on: a TaskManager's, or a distributed manager's. */
+  attach(manager: { on(event: (typeof EVENTS)[number], listener: (task: Task) => unknown): unknown }): void {
     const update = (task: Task): void => {
       const index = this.#indexById.get(task.id);
       if (index !== undefined) this.#tasks[index] = task;
@@ -75,7 +83,7 @@ export class ResultsCollector {
   document(source: string, isInterrupted: boolean): ResultsDocument {
     const finishedAt = Date.now();
     const records: ResultRecord[] = [];
-    const stats: TaskStats = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+    const stats: TaskCounts = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     this.#tasks.forEach((task, index) => {
       if (task === undefined) return;
       const job = this.#jobs[index] as Job;
@@ -91,6 +99,7 @@ export class ResultsCollector {
       interrupted: isInterrupted,
       stats,
       tasks: records,
+      ...(this.resumed === undefined ? {} : { resumed: this.resumed }),
     };
   }
 }

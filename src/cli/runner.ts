@@ -11,6 +11,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { CreateTaskOptions, Task } from '../shared/task.js';
 import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
+import { resumeJobs, type JournalRun } from './journal.js';
 import { LiveView } from './live-view.js';
 import { createFdLogger, createLineLogger, logTaskEvents, type OutputMode } from './logging.js';
 import { ResultsCollector, serializeResults, writeResults, writeResultsSync, type ResultsDocument } from './results.js';
@@ -27,8 +28,13 @@ export interface RunnerOptions {
   readonly out: string | undefined;
   /** Modules (absolute paths) every worker imports before its first task. */
   readonly preload?: readonly string[];
-  /** Called once every job's task exists, before any runs: the demo arranges its cancellation here. */
-  readonly onCreated?: (manager: TaskManager, tasks: readonly Task[]) => void;
+  /** `--journal`: record the run, and take up an earlier one where it stopped. */
+  readonly journal?: JournalRun;
+  /**
+   * Called once every job's task exists, before any runs, and awaited: the demo arranges its
+   * cancellation here, and `--dashboard` starts the dashboard.
+   */
+  readonly onCreated?: (manager: TaskManager, tasks: readonly Task[]) => void | Promise<void>;
 }
 
 export interface RunOutcome {
@@ -48,20 +54,32 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
   const { mode, source } = options;
   let view: LiveView | undefined;
   const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
-  const manager = new TaskManager({ maxConcurrentTasks: options.concurrency, logger, workerPreload: options.preload ?? [] });
+  const { journal } = options;
+  const manager = new TaskManager({
+    maxConcurrentTasks: options.concurrency,
+    logger,
+    workerPreload: options.preload ?? [],
+    ...(journal === undefined ? {} : { journal: journal.plan.path }),
+  });
   const collector = new ResultsCollector(jobs);
   collector.attach(manager);
   if (mode === 'live') view = new LiveView(manager, source);
   else logTaskEvents(manager, logger);
 
   try {
-    const tasks = jobs.map((job, index) => {
-      const id = manager.createTask(job.name, job.handler, taskOptions(job));
-      const task = manager.getTask(id) as Task;
-      collector.add(index, task);
-      return task;
-    });
-    options.onCreated?.(manager, tasks);
+    const create = (job: Job): string => manager.createTask(job.name, job.handler, taskOptions(job));
+    const { tasks, skipped } =
+      journal === undefined
+        ? { tasks: jobs.map((job) => manager.getTask(create(job)) as Task), skipped: 0 }
+        : resumeJobs(manager, jobs, journal, create);
+    tasks.forEach((task, index) => collector.add(index, task));
+    if (journal !== undefined) {
+      collector.resumed = { journal: journal.plan.path, skipped };
+      if (skipped > 0) {
+        logger.info({ journal: journal.plan.path, skipped }, `skipping ${skipped} of ${jobs.length} jobs, done in an earlier run`);
+      }
+    }
+    await options.onCreated?.(manager, tasks);
   } catch (error) {
     await manager.stop();
     throw error;
@@ -139,6 +157,11 @@ function printOutcome(document: ResultsDocument, options: RunnerOptions, writeEr
   // A terminal that reports no size (0 columns) gets the usual default.
   const width = process.stdout.isTTY ? (process.stdout.columns || 100) - 1 : 120;
   process.stdout.write(`\n${renderSummary(document, width)}\n`);
+  const skipped = document.resumed?.skipped ?? 0;
+  if (skipped > 0)
+    process.stdout.write(
+      `Skipped ${skipped} ${skipped === 1 ? 'job' : 'jobs'} done in an earlier run (journal ${document.resumed?.journal})\n`,
+    );
   if (options.out !== undefined && writeError === undefined) process.stdout.write(`Results written to ${options.out}\n`);
 }
 

@@ -3,16 +3,24 @@
  * what callers ask about, and leaves dispatch to its scheduler.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Dashboard, DashboardOptions } from '../dashboard/options.js';
+import type { DashboardSource } from '../dashboard/source.js';
 import { ManagerEndpoint } from './endpoint.js';
 import { CallerEndedError, ManagerStoppedError, QueueFullError, UnknownTaskError } from '../shared/errors.js';
 import { MapRun, type MapOptions, type Settled } from './batch.js';
 import { HandlerChecker, isWorkerTask, type Handler, type WorkerTask } from '../shared/handler.js';
+import { Journal } from './journal/journal.js';
 import { resolveLogger } from './logger.js';
 import { DirectClient, type ManagerCalls } from './manager-calls.js';
 import { checkTimeout, resolveOptions, type ResolvedOptions, type TaskManagerOptions } from './options.js';
 import { resolveRetry } from './retry.js';
 import { Scheduler } from './scheduler.js';
+import { TaskTimings } from './stats.js';
+import { TaskLogs } from './task-logs.js';
 import { TaskTable, type TaskEventName, type TaskManagerEvents } from './task-table.js';
+import { checkTransfer } from './transfer-args.js';
 import { TaskState, type CreateTaskOptions, type Task, type TaskId, type TaskStats } from '../shared/task.js';
 import {
   checkBoolean,
@@ -32,7 +40,7 @@ export type TaskEventType = 'started' | 'completed' | 'failed' | 'cancelled';
 export type TaskEventCallback = (task: Task, eventType: TaskEventType) => void | Promise<void>;
 
 const CALLBACK_EVENTS: readonly TaskEventType[] = ['started', 'completed', 'failed', 'cancelled'];
-const CREATE_OPTIONS = ['priority', 'args', 'timeoutMs', 'retry'] as const;
+const CREATE_OPTIONS = ['priority', 'args', 'timeoutMs', 'retry', 'transfer', 'durable'] as const;
 const MAP_OPTIONS = ['concurrency', 'chunkSize', 'priority', 'signal', 'settle', 'name'] as const;
 const STATES: readonly string[] = Object.values(TaskState);
 
@@ -56,13 +64,16 @@ export class TaskManager {
   readonly #handlers: HandlerChecker = new HandlerChecker();
   readonly #options: ResolvedOptions;
   readonly #endpoint: ManagerEndpoint;
+  readonly #logs = new TaskLogs();
+  readonly #dashboards = new Set<Dashboard>();
+  readonly #journal: Journal | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(options?: TaskManagerOptions) {
     const resolved = resolveOptions(options);
-    const logger = resolveLogger(resolved.logger);
+    const logger = this.#logs.wrap(resolveLogger(resolved.logger));
     this.#options = resolved;
-    this.#table = new TaskTable(resolved.maxFinishedTasks, logger);
+    this.#table = new TaskTable(resolved.maxFinishedTasks, logger, new TaskTimings(resolved.maxConcurrentTasks));
     const calls: ManagerCalls = {
       createTask: (dispatch, name, handler, createOptions) =>
         this.#createTask(name as string, handler as Handler, createOptions as CreateTaskOptions | undefined, this.#parentOf(dispatch)),
@@ -83,10 +94,35 @@ export class TaskManager {
       logger,
       workerPreload: resolved.workerPreload,
       resourceLimits: resolved.resourceLimits,
+      batchBudgetMs: resolved.batchBudgetMs,
+      maxBatchSize: resolved.maxBatchSize,
       onManagerPort: (port) => this.#endpoint.serve(port, true),
       managerClient: (dispatch) => new DirectClient(calls, dispatch),
     });
+    this.#journal = resolved.journal === undefined ? undefined : this.#openJournal(resolved.journal, logger);
     if (resolved.autoStart) void this.runTasks();
+  }
+
+  /** Opens the journal and takes back every task it holds; from then on it hears of every change. */
+  #openJournal(path: string, logger: Logger): Journal {
+    const { journal, recovered } = Journal.open(
+      {
+        path,
+        onInterrupted: this.#options.onInterrupted,
+        maxJournalAge: this.#options.maxJournalAge,
+        maxFinishedTasks: this.#options.maxFinishedTasks,
+        logger,
+        owner: this,
+      },
+      {
+        restorePending: (recover) => this.#scheduler.restore(recover),
+        restoreFinished: (record) => this.#table.restoreFinished(record),
+        countFinished: (state, count) => this.#table.countFinished(state, count),
+      },
+    );
+    this.#table.observer = journal;
+    logger.debug({ journal: path, ...recovered }, 'journal opened');
+    return journal;
   }
 
   /** How many tasks run at once: the size of the worker pool. */
@@ -115,18 +151,35 @@ export class TaskManager {
     if (this.#scheduler.isStopping) throw new ManagerStoppedError('createTask');
     checkNonEmptyString('name', name);
     this.#handlers.check(handler);
-    const { priority = 0, args, timeoutMs = this.#options.timeoutMs, retry } = checkOptions('options', options, CREATE_OPTIONS);
+    const given = checkOptions('options', options, CREATE_OPTIONS);
+    const { priority = 0, timeoutMs = this.#options.timeoutMs, retry, durable = true } = given;
     checkFiniteNumber('options.priority', priority);
+    checkBoolean('options.durable', durable);
     checkTimeout('options.timeoutMs', timeoutMs);
     const retryPolicy = resolveRetry('options.retry', retry, this.#options.retry);
+    const transfer = given.transfer === undefined ? undefined : checkTransfer(handler, given.transfer, retryPolicy);
     if (this.#scheduler.isQueueFull) throw new QueueFullError(this.#options.maxPendingTasks);
-    return this.#scheduler.create({ name, handler, args, priority, timeoutMs, retry: retryPolicy, parentId });
+    const isDurable = this.#journal?.prepare(handler, given.args, durable) ?? false;
+    return this.#scheduler.create({
+      name,
+      handler,
+      args: given.args,
+      transfer,
+      priority,
+      timeoutMs,
+      retry: retryPolicy,
+      parentId,
+      durable: isDurable,
+    });
   }
 
-  /** A snapshot of the task, or undefined for an unknown id (or one dropped by retention). */
+  /**
+   * A snapshot of the task, or undefined for an unknown id (or one dropped by retention). With a
+   * journal, a finished task that retention dropped is read back from the journal.
+   */
   getTask<Result>(id: TaskId<Result>): Task<Result> | undefined {
     checkId(id);
-    return this.#table.snapshot(id) as Task<Result> | undefined;
+    return (this.#table.snapshot(id) ?? this.#journal?.read(id)) as Task<Result> | undefined;
   }
 
   /**
@@ -142,10 +195,12 @@ export class TaskManager {
   }
 
   /**
-   * Cancels a pending or running task. A pending task leaves the queue at once; a running
-   * one has its `signal` aborted, and its worker is terminated if it has not settled within
+   * Cancels a pending or running task. A pending task leaves the queue at once, and one waiting
+   * in a batch on a worker is taken back before it starts: neither ever runs. A running one has
+   * its `signal` aborted, and its worker is terminated if it has not settled within
    * `cancelGraceMs`. From this call on the task's state is CANCELLED, whatever the handler does.
-   * @returns true when the task was pending or running; false for a finished or unknown task.
+   * @returns true when the task was pending or running; false for a finished or unknown task,
+   *   including one of a batch that its worker had finished just before (it completes then).
    */
   cancelTask(id: string): boolean {
     checkId(id);
@@ -153,13 +208,19 @@ export class TaskManager {
   }
 
   /**
-   * Changes the priority of a pending task.
-   * @returns true when the task was pending; false otherwise.
+   * Changes the priority of a pending task that is still in the queue.
+   * @returns true when the task was pending in the queue; false otherwise, including for a task
+   *   handed to a worker in a batch (see `batchBudgetMs`), which still reads `pending` until the
+   *   worker starts it, but is no longer in the queue to reorder.
    */
   setPriority(id: string, priority: number): boolean {
     checkId(id);
     checkFiniteNumber('priority', priority);
-    return this.#scheduler.setPriority(id, priority);
+    if (!this.#scheduler.setPriority(id, priority)) return false;
+    this.#table.touch();
+    const record = this.#table.get(id);
+    if (record !== undefined) this.#journal?.changed(record);
+    return true;
   }
 
   /**
@@ -205,9 +266,67 @@ export class TaskManager {
     return this;
   }
 
-  /** Counts of every task created since construction, by state; `total` is their sum. */
+  /**
+   * Counts of every task created since construction, by state (`total` is their sum), and timing
+   * figures: `waitTime` and `runTime` (`{ p50, p99, mean, max }` in ms over the last 1,000 tasks),
+   * `utilization` (0 to 1) and `throughput` (tasks finished per second over the last 10 s).
+   * @example
+   * const { pending, runTime, throughput } = manager.getStats();
+   * console.log(`${pending} pending, p99 ${runTime.p99.toFixed(1)} ms, ${throughput.toFixed(0)} tasks/s`);
+   */
   getStats(): TaskStats {
     return this.#table.stats();
+  }
+
+  /**
+   * Serves the dashboard: a live web page of the tasks, a JSON API and Prometheus metrics at
+   * `/metrics`. Every route needs the token. It binds 127.0.0.1 unless told otherwise, and
+   * refuses any other address without an explicit token. `stop()` closes it.
+   * @returns The dashboard: open `dashboard.url` (it carries the token) in a browser.
+   * @example
+   * const dashboard = await manager.serveDashboard({ port: 8080 });
+   * console.log(`Dashboard: ${dashboard.url}`);
+   * // later
+   * await dashboard.close();
+   */
+  async serveDashboard(options?: DashboardOptions): Promise<Dashboard> {
+    if (this.#scheduler.isStopping) throw new ManagerStoppedError('serveDashboard');
+    const { startDashboard } = await import('../dashboard/server.js');
+    const dashboard = await startDashboard(this.#dashboardSource(), options);
+    // stop() may have been called while it started.
+    if (this.#stopped !== undefined) {
+      await dashboard.close();
+      throw new ManagerStoppedError('serveDashboard');
+    }
+    this.#dashboards.add(dashboard);
+    return dashboard;
+  }
+
+  /**
+   * Registers taskloom's metrics in a prom-client registry of your own, to be served with yours:
+   * `taskloom_tasks_finished_total{state}`, `taskloom_tasks_pending`, `taskloom_tasks_running`,
+   * `taskloom_utilization`, the histograms `taskloom_task_wait_seconds` and
+   * `taskloom_task_run_seconds`, `taskloom_task_retries_total` and `taskloom_task_timeouts_total`.
+   * All are read from the manager when scraped, and count from its creation.
+   * @example
+   * import { Registry } from 'prom-client';
+   * const registry = new Registry();
+   * await manager.registerMetrics(registry);
+   * response.end(await registry.metrics());
+   */
+  async registerMetrics(registry: Registry): Promise<void> {
+    const { registerMetrics } = await import('../dashboard/metrics.js');
+    registerMetrics(this.#table, registry);
+  }
+
+  #dashboardSource(): DashboardSource {
+    return {
+      table: this.#table,
+      logs: this.#logs,
+      cancel: (id) => this.cancelTask(id),
+      setPriority: (id, priority) => this.setPriority(id, priority),
+      onClosed: (dashboard) => this.#dashboards.delete(dashboard),
+    };
   }
 
   /**
@@ -228,7 +347,23 @@ export class TaskManager {
     } catch (error) {
       return Promise.reject(error);
     }
-    return (this.#table.waitFor(id) as Promise<Task<Result>> | undefined) ?? Promise.reject(new UnknownTaskError(id));
+    const waiting = this.#table.waitFor(id) as Promise<Task<Result>> | undefined;
+    if (waiting !== undefined) return waiting;
+    const stored = this.#journal?.read(id) as Task<Result> | undefined;
+    return stored === undefined ? Promise.reject(new UnknownTaskError(id)) : Promise.resolve(stored);
+  }
+
+  /**
+   * Removes every finished task from the journal and gives the space back to the file system;
+   * pending and running tasks stay. It first writes the changes still waiting to be written, so
+   * that the journal holds every task as it stands. Tasks in memory are not affected. Without a
+   * journal, does nothing and returns 0. (`maxJournalAge` removes finished tasks by age instead.)
+   * @returns How many finished tasks were removed.
+   * @example
+   * const removed = manager.compactJournal();
+   */
+  compactJournal(): number {
+    return this.#journal?.compact() ?? 0;
   }
 
   /**
@@ -352,8 +487,24 @@ export class TaskManager {
    * `cancelGraceMs`), and terminates the worker threads. Calling it again returns the same promise.
    */
   stop(): Promise<void> {
-    this.#stopped ??= this.#scheduler.stop().then(() => this.#endpoint.close());
+    if (this.#stopped === undefined) this.#freezeJournal();
+    this.#stopped ??= this.#scheduler
+      .stop()
+      .then(() => this.#journal?.close())
+      .then(() => this.#endpoint.close())
+      .then(async () => {
+        await Promise.all(Array.from(this.#dashboards, (dashboard) => dashboard.close()));
+      });
     return this.#stopped;
+  }
+
+  /**
+   * The journal keeps what stop() cancels as it was, pending or running, so that a manager
+   * constructed on it later takes those tasks up: it records nothing from here on.
+   */
+  #freezeJournal(): void {
+    this.#table.observer = undefined;
+    this.#journal?.flush();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

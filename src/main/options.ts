@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toModuleUrl } from '../shared/handler.js';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -13,8 +14,10 @@ import {
   checkFiniteNumber,
   checkNonNegativeNumber,
   checkObject,
+  checkOneOf,
   checkOptions,
   checkPositiveInteger,
+  checkPositiveNumber,
   received,
 } from '../shared/validate.js';
 
@@ -79,6 +82,50 @@ export interface TaskManagerOptions {
    * them fails with "worker ran out of memory" and the pool starts a new worker.
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * Adaptive batch dispatch: when more tasks are pending than threads are free, a free worker
+   * takes several of the top tasks of one handler in one run, as many as are expected to take at
+   * most this long, from a moving estimate of the handler's run time measured on the workers. A
+   * handler with no estimate yet, or whose tasks take longer, runs one task per run; so does a
+   * function handler, and a task with a `transfer` list. A batch that runs past twice its budget
+   * gives the tasks it has not started back to the queue, for any free worker. Each task keeps its
+   * own record, events, time limit, cancellation and outcome; a task in a batch reads `pending`
+   * until its worker starts it. `0` turns batching off: one task per run, as before.
+   * @default 1
+   * @example
+   * new TaskManager({ batchBudgetMs: 0 }); // one task per worker run, always
+   */
+  batchBudgetMs?: number;
+  /**
+   * The most tasks one batch holds (see `batchBudgetMs`).
+   * @default 64
+   */
+  maxBatchSize?: number;
+  /**
+   * A file in which to keep a durable record of every task (SQLite, through the optional
+   * dependency better-sqlite3): a path, relative to the working directory, or a file: URL. It is
+   * made if it does not exist. A manager constructed on an existing journal gets its tasks back
+   * before the constructor returns: pending ones run again, finished ones come back as records.
+   * With a journal, a task's handler must be a `workerTask(...)` and its arguments structured-clone
+   * data, unless it is created with `durable: false`.
+   * @default undefined (no journal)
+   * @example
+   * const manager = new TaskManager({ journal: './run.db' });
+   */
+  journal?: string | URL;
+  /**
+   * What becomes of a task that was running when the journal's last process ended: `'retry'` runs
+   * it again (the interrupted run counts as an attempt), `'fail'` ends it FAILED with
+   * "interrupted: the process ended while this task ran".
+   * @default 'retry'
+   */
+  onInterrupted?: 'retry' | 'fail';
+  /**
+   * How long, in milliseconds, the journal keeps a finished task after it finished: older ones
+   * are removed at construction and then about once a minute. `compactJournal()` removes them all.
+   * @default Infinity
+   */
+  maxJournalAge?: number;
 }
 
 export interface ResolvedOptions {
@@ -93,6 +140,12 @@ export interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly maxPendingTasks: number;
   readonly resourceLimits: ResourceLimits | undefined;
+  readonly batchBudgetMs: number;
+  readonly maxBatchSize: number;
+  /** The journal file, as an absolute path; undefined for none. */
+  readonly journal: string | undefined;
+  readonly onInterrupted: 'retry' | 'fail';
+  readonly maxJournalAge: number;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -105,6 +158,11 @@ export const DEFAULT_OPTIONS = {
   retry: NO_RETRY,
   maxPendingTasks: Infinity,
   resourceLimits: undefined,
+  batchBudgetMs: 1,
+  maxBatchSize: 64,
+  journal: undefined,
+  onInterrupted: 'retry',
+  maxJournalAge: Infinity,
 } as const satisfies Omit<ResolvedOptions, 'maxConcurrentTasks'>;
 
 const KNOWN_OPTIONS = [
@@ -118,17 +176,23 @@ const KNOWN_OPTIONS = [
   'retry',
   'maxPendingTasks',
   'resourceLimits',
+  'batchBudgetMs',
+  'maxBatchSize',
+  'journal',
+  'onInterrupted',
+  'maxJournalAge',
 ] as const;
 
 export function resolveOptions(options: TaskManagerOptions | undefined): ResolvedOptions {
   const given = checkOptions('options', options, KNOWN_OPTIONS);
-  const { workerPreload, retry, ...rest } = given;
+  const { workerPreload, retry, journal, ...rest } = given;
   const resolved: ResolvedOptions = {
     ...DEFAULT_OPTIONS,
     maxConcurrentTasks: availableParallelism(),
     ...withoutUndefined(rest),
     workerPreload: resolvePreload(workerPreload),
     retry: resolveRetry('options.retry', retry),
+    journal: resolveJournalPath(journal),
   };
   checkPositiveInteger('options.maxConcurrentTasks', resolved.maxConcurrentTasks);
   checkBoolean('options.autoStart', resolved.autoStart);
@@ -143,7 +207,11 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
   }
   checkLimit('options.maxPendingTasks', resolved.maxPendingTasks);
   checkTimeout('options.timeoutMs', resolved.timeoutMs);
+  checkNonNegativeNumber('options.batchBudgetMs', resolved.batchBudgetMs);
+  checkPositiveInteger('options.maxBatchSize', resolved.maxBatchSize);
   if (resolved.resourceLimits !== undefined) checkObject('options.resourceLimits', resolved.resourceLimits);
+  checkOneOf('options.onInterrupted', resolved.onInterrupted, INTERRUPTED_POLICIES);
+  if (resolved.maxJournalAge !== Infinity) checkPositiveNumber('options.maxJournalAge', resolved.maxJournalAge);
   if (resolved.logger !== undefined && resolved.logger !== false && !isLogger(resolved.logger)) {
     throw new TypeError(`Expected \`options.logger\` to be a pino logger or false, ${received(resolved.logger)}`);
   }
@@ -175,6 +243,23 @@ function resolvePreload(preload: unknown): string[] {
     }
     return url;
   });
+}
+
+const INTERRUPTED_POLICIES = ['retry', 'fail'] as const;
+
+/** The journal's path, absolute: given as a path (relative to the working directory) or a file: URL. */
+function resolveJournalPath(journal: unknown): string | undefined {
+  if (journal === undefined) return undefined;
+  if (journal instanceof URL) {
+    if (journal.protocol !== 'file:') {
+      throw new TypeError(`Expected \`options.journal\` to be a path or a file: URL, got a ${journal.protocol} URL: ${journal.href}`);
+    }
+    return fileURLToPath(journal);
+  }
+  if (typeof journal !== 'string' || journal.length === 0) {
+    throw new TypeError(`Expected \`options.journal\` to be a path or a file: URL, ${received(journal)}`);
+  }
+  return journal.startsWith('file:') ? fileURLToPath(journal) : resolve(journal);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -6,7 +6,18 @@
 import type { Logger } from 'pino';
 import { SafeEmitter } from './events.js';
 import { Retention } from './retention.js';
-import { TaskState, type FinalTaskState, type Task, type TaskFailure, type TaskStats } from '../shared/task.js';
+import { TaskTimeoutError } from '../shared/errors.js';
+import { describeError, serializeError } from '../shared/messages.js';
+import {
+  TaskState,
+  type FinalTaskState,
+  type Task,
+  type TaskCounts,
+  type TaskFailure,
+  type TaskStats,
+  type TimingFigures,
+} from '../shared/task.js';
+import type { TaskTimings } from './stats.js';
 import type { TaskRecord } from './task-record.js';
 
 /** The events a manager emits, each with a snapshot of the task. */
@@ -23,23 +34,56 @@ export interface TaskManagerEvents {
 
 export type TaskEventName = keyof TaskManagerEvents;
 
+/**
+ * Hears every change of a listed task's state, as the table makes it and before it is
+ * announced: the manager's journal, when it has one.
+ */
+export interface TaskObserver {
+  added(record: TaskRecord): void;
+  started(record: TaskRecord): void;
+  requeued(record: TaskRecord): void;
+  /** The task's final state, result or error and final progress are set. */
+  finalized(record: TaskRecord): void;
+}
+
 export function isLive(record: TaskRecord): boolean {
   return record.state === TaskState.PENDING || record.state === TaskState.RUNNING;
 }
 
 export class TaskTable {
   readonly events: SafeEmitter<TaskManagerEvents>;
+  /** The timing figures, told of every start and end. */
+  readonly timings: TaskTimings;
   readonly #records = new Map<string, TaskRecord>();
   readonly #finished: Retention<TaskRecord>;
-  readonly #counts: TaskStats = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  readonly #counts: TaskCounts = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  #version = 0;
+  /** Told of every change of state; undefined, and so free, without a journal. */
+  observer: TaskObserver | undefined = undefined;
 
-  constructor(maxFinishedTasks: number, logger: Logger) {
+  constructor(maxFinishedTasks: number, logger: Logger, timings: TaskTimings) {
     this.events = new SafeEmitter((error, event) => logger.error({ err: error, event }, 'a task event listener failed'));
     this.#finished = new Retention<TaskRecord>(maxFinishedTasks, (record) => this.#records.delete(record.id));
+    this.timings = timings;
   }
 
-  get counts(): Readonly<TaskStats> {
+  get counts(): Readonly<TaskCounts> {
     return this.#counts;
+  }
+
+  /** Goes up with every change to a listed task (the dashboard sends a frame only when it has moved). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Records a change the table did not make itself: a pending task's new priority. */
+  touch(): void {
+    this.#version++;
+  }
+
+  /** Every record kept, in creation order: what the dashboard pages through. */
+  values(): IterableIterator<TaskRecord> {
+    return this.#records.values();
   }
 
   get(id: string): TaskRecord | undefined {
@@ -59,6 +103,9 @@ export class TaskTable {
     this.#records.set(record.id, record);
     this.#counts.total++;
     this.#counts.pending++;
+    this.timings.queued(record, record.createdAt);
+    this.#version++;
+    this.observer?.added(record);
     this.emit(record, 'created');
   }
 
@@ -70,8 +117,41 @@ export class TaskTable {
     return tasks;
   }
 
+  /**
+   * The counts, and the timing figures. The figures of the recent waits and runs are worked out
+   * when first read (a sort of up to 1,000 values each), so that a caller who reads the counts
+   * only, once per task, pays nothing for them.
+   */
   stats(): TaskStats {
-    return { ...this.#counts };
+    const { timings } = this;
+    let waitTime: TimingFigures | undefined;
+    let runTime: TimingFigures | undefined;
+    return {
+      ...this.#counts,
+      get waitTime() {
+        return (waitTime ??= timings.waitTime);
+      },
+      get runTime() {
+        return (runTime ??= timings.runTime);
+      },
+      utilization: timings.utilization,
+      throughput: timings.throughput,
+    };
+  }
+
+  /** A finished task recovered from a journal: counted in its state and kept, as any finished task, without events. */
+  restoreFinished(record: TaskRecord): void {
+    this.#records.set(record.id, record);
+    this.#counts.total++;
+    this.#counts[record.state]++;
+    this.#version++;
+    this.#finished.add(record);
+  }
+
+  /** Finished tasks recovered from a journal but left there (beyond `maxFinishedTasks`): counted only. */
+  countFinished(state: FinalTaskState, count: number): void {
+    this.#counts.total += count;
+    this.#counts[state] += count;
   }
 
   /** Forgets a finished task. */
@@ -80,6 +160,7 @@ export class TaskTable {
     if (record === undefined || isLive(record)) return false;
     this.#records.delete(id);
     this.#finished.delete(record);
+    this.#version++;
     return true;
   }
 
@@ -87,6 +168,7 @@ export class TaskTable {
   clearFinished(): number {
     const records = this.#finished.clear();
     for (const record of records) this.#records.delete(record.id);
+    this.#version++;
     return records.length;
   }
 
@@ -96,9 +178,14 @@ export class TaskTable {
       this.#counts.pending--;
       this.#counts.running++;
     }
+    // One clock read: the task's first start time, and its attempt's start for the timing figures.
+    const now = Date.now();
+    this.timings.started(record, now);
     record.state = TaskState.RUNNING;
-    record.startedAt ??= Date.now();
+    record.startedAt ??= now;
     record.attempts++;
+    this.#version++;
+    this.observer?.started(record);
     this.emit(record, 'started');
   }
 
@@ -106,13 +193,19 @@ export class TaskTable {
   requeue(record: TaskRecord): void {
     this.#counts.running--;
     this.#counts.pending++;
+    const now = Date.now();
+    this.timings.retried(record, now, hasTimedOut(record));
+    this.timings.queued(record, now);
     record.state = TaskState.PENDING;
     record.progress = 0;
+    this.#version++;
+    this.observer?.requeued(record);
     this.emit(record, 'retrying');
   }
 
   setProgress(record: TaskRecord, value: number): void {
     record.progress = value;
+    this.#version++;
     this.emit(record, 'progress');
   }
 
@@ -129,6 +222,8 @@ export class TaskTable {
    * failed task has its `error` message and the `failure` it was made from.
    */
   finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string, failure?: TaskFailure): void {
+    const now = Date.now();
+    this.timings.finished(record, now, failure?.code === TaskTimeoutError.code);
     if (record.internal !== undefined) {
       record.state = state;
       record.args = undefined;
@@ -138,12 +233,14 @@ export class TaskTable {
     this.#counts[record.state]--;
     this.#counts[state]++;
     record.state = state;
-    record.completedAt = Date.now();
+    record.completedAt = now;
     record.result = result;
     record.error = error;
     record.failure = failure;
     record.args = undefined;
     record.children = undefined;
+    this.#version++;
+    this.observer?.finalized(record);
     this.emit(record, state);
     const waiters = record.waiters;
     if (waiters !== undefined) {
@@ -169,4 +266,10 @@ export class TaskTable {
   emit(record: TaskRecord, event: TaskEventName): void {
     if (record.internal === undefined && this.events.hasListeners(event)) this.events.emit(event, record.snapshot());
   }
+}
+
+/** Whether the attempt that just failed ran past its time limit: its error is the time limit's own. */
+function hasTimedOut(record: TaskRecord): boolean {
+  if (record.timeoutMs === Infinity || record.errors === undefined) return false;
+  return record.errors.at(-1) === describeError(serializeError(new TaskTimeoutError(record.id, record.timeoutMs)));
 }

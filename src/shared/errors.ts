@@ -245,6 +245,127 @@ export class PreloadError extends TaskloomError {
   }
 }
 
+/** A distributed manager could not reach Redis when it started: refused, unknown host, or no answer in time. */
+export class RedisUnavailableError extends TaskloomError {
+  static readonly code = 'TASKLOOM_REDIS_UNAVAILABLE';
+  /** Where Redis was looked for, without any password: `redis://127.0.0.1:6379`. */
+  readonly redis: string;
+
+  constructor(redis: string, detail: string, options?: ErrorOptions) {
+    super(`Could not reach Redis at ${redis}: ${detail}`, RedisUnavailableError.code, options);
+    this.name = 'RedisUnavailableError';
+    this.redis = redis;
+  }
+}
+
+/** An optional package that a feature needs is not installed; the message says what to install. */
+export class MissingDependencyError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MISSING_DEPENDENCY';
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, install: string, options?: ErrorOptions) {
+    super(`${feature} needs the package ${packageName}, which is not installed: run \`${install}\``, MissingDependencyError.code, options);
+    this.name = 'MissingDependencyError';
+    this.packageName = packageName;
+  }
+}
+
+/**
+ * A host that took a distributed task could not load its handler module: it does not exist
+ * there, or cannot be resolved or imported. `host` names that process (`hostname:pid`).
+ */
+export class ModuleUnavailableError extends TaskloomError {
+  static readonly code = 'TASKLOOM_MODULE_UNAVAILABLE';
+  readonly host: string;
+  readonly module: string;
+
+  constructor(host: string, module: string, detail: string, options?: ErrorOptions) {
+    super(`host ${host} could not load the handler module ${module}: ${detail}`, ModuleUnavailableError.code, options);
+    this.name = 'ModuleUnavailableError';
+    this.host = host;
+    this.module = module;
+  }
+}
+
+/**
+ * A task of a journaled manager was running when its process ended (a crash, a kill), and the
+ * manager that recovered it has `onInterrupted: 'fail'`: the task fails with this error.
+ */
+export class TaskInterruptedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_TASK_INTERRUPTED';
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super('interrupted: the process ended while this task ran', TaskInterruptedError.code);
+    this.name = 'TaskInterruptedError';
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * A journal file that cannot be read as one: not a taskloom journal, corrupt or truncated. It is
+ * left as it is, never replaced: move it away to start a new journal.
+ */
+export class JournalCorruptError extends TaskloomError {
+  static readonly code = 'TASKLOOM_JOURNAL_CORRUPT';
+  /** The journal file, as an absolute path. */
+  readonly path: string;
+
+  constructor(path: string, detail: string, options?: ErrorOptions) {
+    super(
+      `The journal ${path} cannot be used: ${detail}. It was left as it is; move it away to start a new journal.`,
+      JournalCorruptError.code,
+      options,
+    );
+    this.name = 'JournalCorruptError';
+    this.path = path;
+  }
+}
+
+/** A journal file that another process (or another manager of this one) has open: a lock, not corruption. */
+export class JournalLockedError extends TaskloomError {
+  static readonly code = 'TASKLOOM_JOURNAL_LOCKED';
+  /** The journal file, as an absolute path. */
+  readonly path: string;
+
+  constructor(path: string, options?: ErrorOptions) {
+    super(
+      `The journal ${path} is in use by another process (or by another TaskManager in this one); it is locked until that one stops.`,
+      JournalLockedError.code,
+      options,
+    );
+    this.name = 'JournalLockedError';
+    this.path = path;
+  }
+}
+
+/** A journal that is sound but not for this use: written by another version of taskloom, or for another job file. */
+export class JournalMismatchError extends TaskloomError {
+  static readonly code = 'TASKLOOM_JOURNAL_MISMATCH';
+  /** The journal file, as an absolute path. */
+  readonly path: string;
+
+  constructor(path: string, detail: string, options?: ErrorOptions) {
+    super(`The journal ${path} ${detail}`, JournalMismatchError.code, options);
+    this.name = 'JournalMismatchError';
+    this.path = path;
+  }
+}
+
+/** better-sqlite3, which the journal needs, is installed but cannot be loaded (built for another Node.js, say). */
+export class JournalUnavailableError extends TaskloomError {
+  static readonly code = 'TASKLOOM_JOURNAL_UNAVAILABLE';
+
+  constructor(detail: string, options?: ErrorOptions) {
+    super(
+      `The journal needs better-sqlite3, which is installed but could not be loaded: ${detail}. Rebuild it for this Node.js: \`npm rebuild better-sqlite3\``,
+      JournalUnavailableError.code,
+      options,
+    );
+    this.name = 'JournalUnavailableError';
+  }
+}
+
 /**
  * A handler module has no function under the export name a `workerTask` gives. A TypeError
  * (its `name` is `TypeError`), branded and coded like every other taskloom error.
@@ -305,6 +426,14 @@ const SHARED_CLASSES = [
   DataCloneFailedError,
   ModuleLoadError,
   PreloadError,
+  RedisUnavailableError,
+  MissingDependencyError,
+  ModuleUnavailableError,
+  TaskInterruptedError,
+  JournalCorruptError,
+  JournalLockedError,
+  JournalMismatchError,
+  JournalUnavailableError,
   HandlerNotFoundError,
   NotCloneableError,
 ];
@@ -327,6 +456,8 @@ const SELF_DESCRIBED: ReadonlySet<string> = new Set([
   DataCloneFailedError.code,
   ModuleLoadError.code,
   PreloadError.code,
+  TaskInterruptedError.code,
+  ModuleUnavailableError.code,
 ]);
 
 /** Whether an error with this code is shown by its message alone. */

@@ -3,6 +3,7 @@
  * options they are created with.
  */
 import type { ErrorDataValue } from './messages.js';
+import type { Transferable } from './transfer.js';
 
 /** The states of a task. A task starts PENDING and ends in exactly one of the last three. */
 export const TaskState = {
@@ -42,6 +43,11 @@ export interface Task<Result = unknown> {
   readonly createdAt: Date;
   readonly startedAt: Date | undefined;
   readonly completedAt: Date | undefined;
+  /**
+   * Set by a distributed manager (`taskloom/distributed`) once the task has started: the
+   * process that ran its latest attempt, as `hostname:pid`. Absent on a single-process manager.
+   */
+  readonly host?: string | undefined;
 }
 
 /** A key that exists only for the compiler: it carries a task id's result type. */
@@ -66,14 +72,37 @@ export interface TaskFailure {
   readonly data?: Readonly<Record<string, ErrorDataValue>>;
 }
 
-/** What getStats returns: counts of every task created since the manager was constructed. */
-export interface TaskStats {
+/** Counts of every task created since the manager was constructed, by state; `total` is their sum. */
+export interface TaskCounts {
   total: number;
   pending: number;
   running: number;
   completed: number;
   failed: number;
   cancelled: number;
+}
+
+/** How long recent tasks took, in milliseconds: all 0 until a task has been measured. */
+export interface TimingFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly max: number;
+}
+
+/** What getStats returns: the counts, and timing figures of the recent tasks. */
+export interface TaskStats extends TaskCounts {
+  /** How long the last 1,000 tasks to start had been pending (a retried task: since its retry was queued). */
+  readonly waitTime: TimingFigures;
+  /** How long the last 1,000 attempts to end ran, from their start to their outcome. */
+  readonly runTime: TimingFigures;
+  /**
+   * From 0 to 1, as Piscina defines it: the run time of every attempt that has ended, over the
+   * time the manager has existed times `maxConcurrentTasks`.
+   */
+  readonly utilization: number;
+  /** Tasks finished (completed, failed or cancelled) per second over the last 10 seconds. */
+  readonly throughput: number;
 }
 
 export interface RetryOptions {
@@ -127,4 +156,25 @@ export interface CreateTaskOptions<Args = unknown> {
   timeoutMs?: number;
   /** This task's retry policy, merged over the manager's `retry`. */
   retry?: RetryOptions;
+  /**
+   * With a journal: `false` runs the task without recording it (it is not recovered after a
+   * restart), which lets a manager with a journal run a function handler, or arguments that
+   * cannot be stored. Without a journal it changes nothing.
+   * @default true
+   */
+  durable?: boolean;
+  /**
+   * ArrayBuffers, typed arrays (their whole buffer), DataViews and MessagePorts in `args` to move
+   * to the worker instead of copying them, as Piscina's `transferList`. They move when the task
+   * starts, and are detached on this thread from then on: hand them over with createTask and use
+   * them no more (a task cancelled before it starts leaves them untouched). A SharedArrayBuffer is
+   * shared, never listed. Only for a worker handler, with one attempt: what moved cannot be sent
+   * again. A task with a transfer list always runs in a run of its own, never in a batch.
+   * @example
+   * const pixels = new Uint8Array(64 * 1024 * 1024);
+   * const id = manager.createTask('Blur', blur, { args: { pixels }, transfer: [pixels.buffer] });
+   * const blurred = (await manager.waitFor(id)).result; // moved back with transfer() in the handler
+   * pixels.byteLength; // 0: it went to the worker
+   */
+  transfer?: readonly Transferable[];
 }
