@@ -15,9 +15,8 @@ import { ExitCode } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { LiveView } from './live-view.js';
 import { createFdLogger, createLineLogger, type OutputMode } from './logging.js';
-import { ResultsCollector, serializeResults, writeResults, writeResultsSync } from './results.js';
-import { exitCodeOf, type RunOutcome } from './runner.js';
-import { renderSummary } from './summary.js';
+import { ResultsCollector, writeResultsSync } from './results.js';
+import { exitCodeOf, reportRun, type RunOutcome } from './runner.js';
 import { UsageError } from './errors.js';
 
 export interface DistributedRunOptions {
@@ -101,22 +100,7 @@ export async function runDistributedJobs(jobs: readonly Job[], options: Distribu
   }
 
   const document = collector.document(options.source, signal !== undefined);
-  if (view === undefined) logger.info({ stats: document.stats, durationMs: document.durationMs }, 'run finished');
-  let writeError: Error | undefined;
-  if (options.out !== undefined) {
-    try {
-      await writeResults(options.out, document);
-    } catch (error) {
-      writeError = error instanceof Error ? error : new Error(String(error));
-      process.stderr.write(`taskloom: could not write the results file ${options.out}: ${errorMessage(error)}\n`);
-    }
-  }
-  if (options.mode === 'json') process.stdout.write(serializeResults(document));
-  else {
-    const width = process.stdout.isTTY ? (process.stdout.columns || 100) - 1 : 120;
-    process.stdout.write(`\n${renderSummary(document, width)}\n`);
-    if (options.out !== undefined && writeError === undefined) process.stdout.write(`Results written to ${options.out}\n`);
-  }
+  const writeError = await reportRun(document, options, view === undefined ? logger : undefined);
   const outcome: RunOutcome = { document, signal, writeError };
   return exitCodeOf(outcome);
 }

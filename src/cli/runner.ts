@@ -123,7 +123,23 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
   }
 
   const document = collector.document(source, signal !== undefined);
-  if (view === undefined) logger.info({ stats: document.stats, durationMs: document.durationMs }, 'run finished');
+  const writeError = await reportRun(document, options, view === undefined ? logger : undefined);
+  return { document, signal, writeError };
+}
+
+/** Where a run's results go and how they are shown: what `reportRun` needs of its options. */
+export interface ReportOptions {
+  readonly mode: OutputMode;
+  readonly out: string | undefined;
+}
+
+/**
+ * The end of a run, local or distributed: a last log line (when there was no live view), the
+ * results file, then the summary or the JSON document on stdout. Returns why the results file
+ * could not be written, if it could not.
+ */
+export async function reportRun(document: ResultsDocument, options: ReportOptions, logger: Logger | undefined): Promise<Error | undefined> {
+  logger?.info({ stats: document.stats, durationMs: document.durationMs }, 'run finished');
   let writeError: Error | undefined;
   if (options.out !== undefined) {
     try {
@@ -134,7 +150,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
     }
   }
   printOutcome(document, options, writeError);
-  return { document, signal, writeError };
+  return writeError;
 }
 
 /** The exit code for a run's outcome: 130 or 143 after a signal, 1 when a task did not complete, else 0. */
@@ -149,7 +165,7 @@ function createLogger(options: RunnerOptions, print: (line: string) => void): Lo
   return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1);
 }
 
-function printOutcome(document: ResultsDocument, options: RunnerOptions, writeError: Error | undefined): void {
+function printOutcome(document: ResultsDocument, options: ReportOptions, writeError: Error | undefined): void {
   if (options.mode === 'json') {
     process.stdout.write(serializeResults(document));
     return;
