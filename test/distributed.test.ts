@@ -31,9 +31,26 @@ afterEach(async () => {
   await Promise.all([...managers.splice(0).map((manager) => manager.stop()), ...processes.splice(0).map((child) => child.stop())]);
 });
 
+type AwaitedEvent = 'started' | 'retrying';
+
+/**
+ * Every 'started' and 'retrying' event of each manager, from its creation, by task, that
+ * nextEvent has not handed out yet: an event may come before a test asks for it (a task can start
+ * while createTask's own round trip to Redis is still under way).
+ */
+const unclaimed = new WeakMap<DistributedTaskManager, Map<string, Task[]>>();
+
 function manager(queue: string, options: Partial<DistributedTaskManagerOptions> = {}): DistributedTaskManager {
   const created = new DistributedTaskManager({ redis: redis.url, queue, logger: false, maxConcurrentTasks: 2, ...options });
   managers.push(created);
+  const events = new Map<string, Task[]>();
+  unclaimed.set(created, events);
+  for (const event of ['started', 'retrying'] as const) {
+    created.on(event, (seen) => {
+      const key = `${event}:${seen.id}`;
+      events.set(key, [...(events.get(key) ?? []), seen]);
+    });
+  }
   return created;
 }
 
@@ -54,12 +71,23 @@ function recordEvents(target: DistributedTaskManager): { finals: Map<string, str
   return { finals, started };
 }
 
-function nextEvent(target: DistributedTaskManager, event: 'started' | 'retrying', id: string): Promise<Task> {
+/** The next `event` of task `id` that no earlier call has taken, whether it came already or comes later. */
+function nextEvent(target: DistributedTaskManager, event: AwaitedEvent, id: string): Promise<Task> {
+  const events = unclaimed.get(target);
+  if (events === undefined) throw new TypeError('Expected a manager made by manager()');
+  const key = `${event}:${id}`;
   return new Promise((resolve) => {
+    const take = (): boolean => {
+      const [first, ...rest] = events.get(key) ?? [];
+      if (first === undefined) return false;
+      events.set(key, rest);
+      resolve(first);
+      return true;
+    };
+    if (take()) return;
     const listener = (seen: Task): void => {
-      if (seen.id !== id) return;
-      target.off(event, listener);
-      resolve(seen);
+      // The recorder, registered first, has already queued it.
+      if (seen.id === id && take()) target.off(event, listener);
     };
     target.on(event, listener);
   });
