@@ -45,6 +45,7 @@ import { scenario as poolifierWorkload } from './poolifier-workload.js';
 import { scenario as priorityFlood } from './priority-flood.js';
 import { scenario as progress } from './progress.js';
 import { scenario as throughput } from './throughput.js';
+import { scenario as transfer } from './transfer.js';
 
 /**
  * A scenario whose module loads packages that a project installing taskloom may not have: its
@@ -115,6 +116,7 @@ const SCENARIOS: readonly Scenario[] = [
   progress,
   memory,
   map,
+  transfer,
   dashboard,
   distributed,
   journal,

@@ -93,6 +93,12 @@ const ROWS: readonly Row[] = [
     label: () => '`map`, trivial items, chunks of 256 (ratio: to one task per item)',
     subjects: { taskloom: 'map, chunkSize 256', piscina: null },
   },
+  {
+    scenario: 'transfer',
+    metric: '64 MiB ArrayBuffer round trip',
+    label: () => '64 MiB ArrayBuffer round trip, moved both ways (Piscina: transferList + move())',
+    subjects: { taskloom: 'taskloom, transfer', piscina: 'piscina, transferList + move()' },
+  },
 ];
 
 /** A value in a unit a reader takes in at a glance: µs below 1 ms, s above 1,000 ms, "/s" for rates. */
