@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TaskManager, workerTask } from 'taskloom';
+import { TaskManager, workerTask, type TaskManagerOptions } from 'taskloom';
 import { describeCommit } from './machine.js';
 
 /** What the benchmark uses of a build of taskloom. */
@@ -15,6 +15,8 @@ export interface TaskloomBuild {
   readonly name: string;
   readonly TaskManager: typeof TaskManager;
   readonly workerTask: typeof workerTask;
+  /** Options of its managers, over the scenario's own. */
+  readonly options?: TaskManagerOptions;
 }
 
 /** A baseline build, and what the report records of it. */
@@ -26,6 +28,9 @@ export interface Baseline {
 }
 
 export const CURRENT: TaskloomBuild = { name: 'taskloom', TaskManager, workerTask };
+
+/** The current build with batch dispatch off: one task per run, as before batching. */
+export const UNBATCHED: TaskloomBuild = { name: 'taskloom, batchBudgetMs 0', TaskManager, workerTask, options: { batchBudgetMs: 0 } };
 
 export const BASELINE_NAME = 'taskloom (baseline)';
 

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { workerTask, type TaskManagerOptions, type WorkerTask } from 'taskloom';
-import { CURRENT, type TaskloomBuild } from './builds.js';
+import { CURRENT, UNBATCHED, type TaskloomBuild } from './builds.js';
 import { fixture } from './paths.js';
 import { PEERS } from './peers.js';
 
@@ -78,15 +78,18 @@ export async function openBuild(build: TaskloomBuild, size: number): Promise<Ben
 }
 
 /**
- * The pools a scenario compares side by side: every pool available, with the baseline build's
- * after taskloom's when the run has one.
+ * The pools a scenario compares side by side: every pool available, with taskloom without batch
+ * dispatch (`batchBudgetMs: 0`) after taskloom, and the baseline build's after it when the run has one.
  */
 export async function openComparedPools(size: number, baseline: TaskloomBuild | undefined): Promise<BenchPool[]> {
   const pools: BenchPool[] = [];
   for (const name of availablePools()) {
     pools.push(await openPool(name, size));
-    // Next to the current build, in the table and in every round.
-    if (name === 'taskloom' && baseline !== undefined) pools.push(await openBuild(baseline, size));
+    if (name !== 'taskloom') continue;
+    // Next to the current build, in the table and in every round: the same build without batch
+    // dispatch, then the baseline build.
+    pools.push(await openBuild(UNBATCHED, size));
+    if (baseline !== undefined) pools.push(await openBuild(baseline, size));
   }
   return pools;
 }
@@ -195,7 +198,7 @@ function promisePool(name: string, size: number, run: (op: Op, arg: unknown) => 
 
 /** A pool on `build`'s TaskManager, whose handlers come from the same fixture for every build. */
 function taskloomPool(size: number, build: TaskloomBuild): OpenPool {
-  const manager = new build.TaskManager(managerOptions(size));
+  const manager = new build.TaskManager(managerOptions(size, build.options));
   const handlers = new Map<Op, WorkerTask>();
   const handler = (op: Op): WorkerTask => {
     let found = handlers.get(op);
