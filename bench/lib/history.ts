@@ -4,6 +4,7 @@
  * more than NOISY_CHANGE is marked noisy, in the JSON and in the tables. Runs on different
  * machines, or of different sizes (quick and full), are not compared.
  */
+import { relative } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Figure, Moved } from './figures.js';
 import type { Machine } from './machine.js';
@@ -49,7 +50,12 @@ export function loadPrevious(path: string, machine: Machine, poolSize: number): 
   const now = `${machine.cpuModel}, ${machine.availableParallelism} cores, pool size ${poolSize}`;
   if (then !== now) return { none: `the previous full run measured another machine (${then}; this one: ${now})` };
   return {
-    previous: { file: path, commit: stored.machine.taskloom, date: stored.machine.date, node: stored.machine.node },
+    previous: {
+      file: relative(process.cwd(), path) || path,
+      commit: stored.machine.taskloom,
+      date: stored.machine.date,
+      node: stored.machine.node,
+    },
     figures: stored.figures,
   };
 }
