@@ -101,12 +101,17 @@ describe('a worker thread of the application', () => {
       workerData: { port, count: 5 },
       transferList: [port],
     });
-    const [report] = (await once(thread, 'message')) as [{ results: number[]; parents: (string | null)[]; badInput: unknown }];
+    // Listened for before the report: a thread that exits right after posting has its last message
+    // delivered as it exits, in the same turn as 'exit', so a listener added after it would wait forever.
+    const exited = once(thread, 'exit') as Promise<[number]>;
+    const first = await Promise.race([once(thread, 'message'), exited.then(([code]) => ({ exitedFirst: code }))]);
+    if (!Array.isArray(first)) throw new Error(`the thread exited with code ${first.exitedFirst} before it reported`);
+    const [report] = first as [{ results: number[]; parents: (string | null)[]; badInput: unknown }];
     expect(report.results).toEqual([0, 1, 3, 6, 10]);
     expect(report.parents).toEqual([null, null, null, null, null]);
     expect(report.badInput).toEqual({ isTypeError: true, message: 'Expected `priority` to be a finite number, got `Infinity` (number)' });
     expect(manager.getStats()).toMatchObject({ total: 5, completed: 5 });
-    await once(thread, 'exit');
+    expect(await exited).toEqual([0]);
   });
 
   it('sees a main-thread handler use task.manager the same way', async () => {
