@@ -15,7 +15,8 @@
  *   has a manager of its own, so that its garbage stays off the moved trips' workers.
  * - Where the kernel has put the worker thread: on the main thread's CPU, a sequential trip of
  *   raw Piscina took 15-25 µs here; on the other, whose CPU has gone idle meanwhile, 50-60 µs,
- *   and the placement changes every few tenths of a second. So the scenario runs many short
+ *   and the placement changes every few tenths of a second (with the process pinned to one CPU
+ *   by `taskset`, every round took 14-18 µs). So the scenario runs many short
  *   rounds (15; 4 with --quick) instead of the usual 5, each pool's trips back to back in its
  *   turn, and the figure is the median of the rounds.
  * Copying takes a good part of a second a trip, so its turn is one trip.
