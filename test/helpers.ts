@@ -1,6 +1,6 @@
 /** Shared helpers for the tests: fixtures by name, managers that are always stopped, event logs. */
 import { afterEach } from 'vitest';
-import { TaskManager, workerTask, type Task, type TaskManagerOptions, type WorkerTask } from 'taskloom';
+import { TaskManager, workerTask, type Task, type TaskContext, type TaskManagerOptions, type WorkerTask } from 'taskloom';
 
 const TASKS = new URL('./fixtures/tasks.ts', import.meta.url);
 
@@ -53,4 +53,19 @@ export function nextEvent(manager: TaskManager, event: EventName, id?: string): 
     };
     manager.on(event, listener);
   });
+}
+
+/**
+ * A main-thread handler that waits `ms` on the task's own clock and rejects with the abort
+ * reason when the task is cancelled or times out: the work of a task, not a sleep of the test.
+ */
+export function work(ms: number): (task: TaskContext) => Promise<void> {
+  return (task) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      task.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(task.signal.reason);
+      });
+    });
 }

@@ -4,9 +4,9 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Dashboard, TaskContext } from 'taskloom';
+import type { Dashboard } from 'taskloom';
 import { client, Holds } from './dashboard-helpers.js';
-import { createManager, nextEvent } from './helpers.js';
+import { createManager, nextEvent, work } from './helpers.js';
 
 const dashboards: Dashboard[] = [];
 
@@ -69,17 +69,6 @@ function parsePrometheus(text: string): Map<string, Family> {
 function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
   return family?.samples.find((sample) => sample.name === name && Object.entries(labels).every(([k, v]) => sample.labels[k] === v))?.value;
-}
-
-function work(ms: number) {
-  return (task: TaskContext): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      task.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(task.signal.reason);
-      });
-    });
 }
 
 describe('Prometheus metrics', () => {

@@ -4,20 +4,8 @@
  * durations are the test's own doing; figures are checked against the test's own clock.
  */
 import { describe, expect, it } from 'vitest';
-import { TaskState, workerTask, type TaskContext, type TaskStats, type TimingFigures } from 'taskloom';
-import { createManager, fixture, nextEvent } from './helpers.js';
-
-/** Waits `ms` on the task's own clock: the work of a task, not a sleep of the test. */
-function work(ms: number) {
-  return (task: TaskContext): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      task.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(task.signal.reason);
-      });
-    });
-}
+import { TaskState, workerTask, type TaskStats, type TimingFigures } from 'taskloom';
+import { createManager, fixture, nextEvent, work } from './helpers.js';
 
 function expectOrdered(figures: TimingFigures): void {
   expect(figures.p50).toBeLessThanOrEqual(figures.p99);
