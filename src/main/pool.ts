@@ -14,8 +14,8 @@ import {
   type BatchOutcome,
   type BatchReport,
   type BatchRequest,
-  type RunOutcome,
   type SerializedError,
+  type TaskReply,
   type TaskRequest,
   type WorkerMessage,
   type WorkerStartData,
@@ -64,10 +64,10 @@ export class WorkerPool {
    * Runs a task on a worker, moving `transfer` there rather than copying it. Firing the listener
    * `kill` registers terminates that worker.
    */
-  run(request: TaskRequest, kill: KillSignal, transfer?: readonly Movable[]): Promise<RunOutcome> {
+  run(request: TaskRequest, kill: KillSignal, transfer?: readonly Movable[]): Promise<TaskReply> {
     const piscina = this.#piscina ?? this.#start();
     const options = transfer === undefined ? { signal: kill } : { signal: kill, transferList: transfer as Movable[] };
-    return piscina.run(request, options) as Promise<RunOutcome>;
+    return piscina.run(request, options) as Promise<TaskReply>;
   }
 
   /** Runs a batch on a worker: its reports go to `batch`, and firing the listener it registers terminates that worker. */

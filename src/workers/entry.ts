@@ -6,7 +6,14 @@
 import { workerData } from 'node:worker_threads';
 import { createManagerClient, lazyEndpoint, type EndpointLike, type ManagerClient } from '../shared/client.js';
 import { PreloadError } from '../shared/errors.js';
-import { type BatchRequest, type RunOutcome, type TaskRequest, type WorkerMessage, type WorkerStartData } from '../shared/messages.js';
+import {
+  type BatchRequest,
+  type RunOutcome,
+  type TaskReply,
+  type TaskRequest,
+  type WorkerMessage,
+  type WorkerStartData,
+} from '../shared/messages.js';
 import { attempt, failed } from './attempt.js';
 import { runBatch } from './batch-run.js';
 import { WorkerTaskContext, type ContextHost, type WorkerSetup } from './context.js';
@@ -62,22 +69,28 @@ export default function run(request: TaskRequest | BatchRequest): unknown {
 
 /** Runs one task. A handler that returns at once is settled at once: no promise, no tick. */
 function runTask(request: TaskRequest): unknown {
-  const context = new WorkerTaskContext(request.dispatch, request.id, request.name, loneTask);
+  const context = new WorkerTaskContext(request[0], request[1], request[2], loneTask);
   register(context);
   const startedAt = Date.now();
   if (preloadFailure !== undefined) return finish(context, failed(context, preloadFailure, performance.now(), startedAt));
-  const handler = loadedHandler(request.module, request.exportName);
+  const module = request[3];
+  const exportName = request[4];
+  const handler = loadedHandler(module, exportName);
   const outcome =
     handler === undefined
-      ? loadHandler(request.module, request.exportName).then(
-          (loaded) => attempt(context, loaded, request.args, startedAt),
+      ? loadHandler(module, exportName).then(
+          (loaded) => attempt(context, loaded, request[5], startedAt),
           (error: unknown) => failed(context, error, performance.now(), startedAt),
         )
-      : attempt(context, handler, request.args, startedAt);
+      : attempt(context, handler, request[5], startedAt);
   return outcome instanceof Promise ? outcome.then((settled) => finish(context, settled)) : finish(context, outcome);
 }
 
+/** The reply Piscina sends back for the task, with what its result moves rather than copies. */
 function finish(context: WorkerTaskContext, outcome: RunOutcome): unknown {
   unregister(context);
-  return context.transfer === undefined ? outcome : withTransfer(outcome, context.transfer);
+  const reply: TaskReply = outcome.ok
+    ? [true, outcome.value, outcome.progress, outcome.ms, outcome.startedAt]
+    : [false, outcome.error, outcome.progress, outcome.ms, outcome.startedAt];
+  return context.transfer === undefined ? reply : withTransfer(reply, context.transfer);
 }

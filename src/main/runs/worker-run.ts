@@ -2,7 +2,7 @@
  * A run on a worker thread, through the pool. Its abort is a message to the worker, which aborts
  * the handler's signal; its hard stop terminates the worker (and the pool starts another).
  */
-import { serializeError, type RunOutcome, type TaskOutcome, type TaskRequest } from '../../shared/messages.js';
+import { serializeError, type TaskOutcome, type TaskReply, type TaskRequest } from '../../shared/messages.js';
 import type { WorkerTask } from '../../shared/handler.js';
 import { resolveTransferList, type Movable } from '../../shared/transfer.js';
 import type { KillSignal } from '../pool.js';
@@ -36,14 +36,7 @@ export class WorkerRun extends Run implements KillSignal {
       queueMicrotask(() => this.end({ ok: false, error: serializeError(problem), progress: undefined }));
       return;
     }
-    const request: TaskRequest = {
-      dispatch,
-      id: record.id,
-      name: record.name,
-      module: handler.module,
-      exportName: handler.exportName,
-      args: record.args,
-    };
+    const request: TaskRequest = [dispatch, record.id, record.name, handler.module, handler.exportName, record.args];
     this.host.pool.run(request, this, record.transfer).then(
       (outcome) => this.#settle(handler, outcome),
       (error: unknown) => this.end({ ok: false, error: runFailure(error), progress: undefined }),
@@ -52,9 +45,9 @@ export class WorkerRun extends Run implements KillSignal {
     record.transfer = undefined;
   }
 
-  #settle(handler: WorkerTask, outcome: RunOutcome): void {
-    this.host.measured(handler, outcome.ms, 1);
-    this.end(outcome);
+  #settle(handler: WorkerTask, reply: TaskReply): void {
+    this.host.measured(handler, reply[3], 1);
+    this.end(reply[0] ? { ok: true, value: reply[1], progress: reply[2] } : { ok: false, error: reply[1], progress: reply[2] });
   }
 
   protected interrupt(reason: Error): void {
