@@ -18,6 +18,17 @@ describe('createTask, getTask and waitFor', () => {
     expect(manager.getTask(id)).toEqual(task);
   });
 
+  it('gives every task its own random version 4 UUID', async () => {
+    const manager = createManager();
+    // More than one draw of random bytes (256 ids each), none of them run.
+    const ids = Array.from({ length: 2000 }, (_, i) => manager.createTask(`t${i}`, () => i));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Every hex digit outside the version and variant turns up in every place: the bytes are spread, not fixed.
+    for (const at of [0, 7, 9, 15, 20, 35]) expect(new Set(ids.map((id) => id[at])).size).toBe(16);
+    await manager.stop();
+  });
+
   it('gives the handler a context with the task id, name and a live signal', async () => {
     const manager = createManager({ autoStart: true });
     const id = manager.createTask('Who am I', fixture('describe'));

@@ -94,6 +94,18 @@ describe('transfer from a worker', () => {
     }
   });
 
+  it('moves an empty ArrayBuffer, and refuses it once it has moved', async () => {
+    const manager = createManager({ autoStart: true });
+    const empty = new ArrayBuffer(0);
+    // Empty, as a detached buffer is, but not detached: it moves.
+    const task = await manager.waitFor(manager.createTask('Empty', fixture('echo'), { args: empty, transfer: [empty] }));
+    expect(task.state).toBe('completed');
+    expect(task.result).toBeInstanceOf(ArrayBuffer);
+    expect(() => manager.createTask('Again', fixture('echo'), { args: empty, transfer: [empty] })).toThrow(
+      /^Expected `options.transfer\[0\]` to be an ArrayBuffer that can move, but it is detached/,
+    );
+  });
+
   it('returns the value itself from a function handler', async () => {
     const manager = createManager({ autoStart: true });
     const bytes = new Uint8Array([1, 2, 3]);

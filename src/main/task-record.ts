@@ -1,7 +1,7 @@
 /**
  * The scheduler's own record of a task, and what it holds while the task runs.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Handler } from '../shared/handler.js';
 import type { Movable } from '../shared/transfer.js';
 import type { QueueEntry } from './priority-queue.js';
@@ -10,14 +10,40 @@ import type { RetryPolicy } from './retry.js';
 import type { Run } from './runs/run.js';
 import { TaskState, type FinalTaskState, type Task, type TaskFailure } from '../shared/task.js';
 
+/** Random bytes for task ids, drawn 256 ids at a time, as randomUUID() draws its own. */
+const randomBytes = new Uint8Array(16 * 256);
+let randomOffset = randomBytes.length;
+/** The two characters of each byte's hex form, as char codes: high << 8 | low. */
+const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, byte) => {
+  const hex = byte.toString(16).padStart(2, '0');
+  return (hex.charCodeAt(0) << 8) | hex.charCodeAt(1);
+});
+/** Where each of the 16 bytes goes in the 36 characters of a UUID: the dashes sit at 8, 13, 18 and 23. */
+const HEX_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34] as const;
+const idChars = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+
 /**
- * A random UUID, flattened: randomUUID() returns a rope of 14 joined strings (about 450 bytes of
- * heap); reading one character makes V8 flatten it in place, which halves a pending task's size.
+ * A random (version 4) UUID, as randomUUID() makes one, written as one flat string: randomUUID()
+ * returns a rope of 14 joined strings (about 450 bytes of heap, and half the size of a pending
+ * task once flattened), and this takes half its time.
  */
 export function newTaskId(): string {
-  const id = randomUUID();
-  id.charCodeAt(0);
-  return id;
+  if (randomOffset === randomBytes.length) {
+    randomFillSync(randomBytes);
+    randomOffset = 0;
+  }
+  const at = randomOffset;
+  randomOffset += 16;
+  // Version 4, and the variant of RFC 9562, in the places the standard gives them.
+  randomBytes[at + 6] = ((randomBytes[at + 6] as number) & 0x0f) | 0x40;
+  randomBytes[at + 8] = ((randomBytes[at + 8] as number) & 0x3f) | 0x80;
+  for (let i = 0; i < 16; i++) {
+    const pair = HEX_PAIRS[randomBytes[at + i] as number] as number;
+    const to = HEX_AT[i] as number;
+    idChars[to] = pair >> 8;
+    idChars[to + 1] = pair & 0xff;
+  }
+  return idChars.toString('latin1');
 }
 
 /** The `errors` of a snapshot of a task that has none: one frozen array, shared. */

@@ -96,7 +96,9 @@ function movableOf(list: string, index: number, entry: unknown): Movable {
 }
 
 /** Whether `buffer` has been moved away (transferred). Node 20 has no `ArrayBuffer.prototype.detached`. */
-function isDetached(buffer: ArrayBuffer): boolean {
+export function isDetached(buffer: ArrayBuffer): boolean {
+  // Only an empty buffer may be a detached one: a non-empty one is settled with no allocation.
+  if (buffer.byteLength !== 0) return false;
   const detached = (buffer as { readonly detached?: unknown }).detached;
   if (typeof detached === 'boolean') return detached;
   try {

@@ -4,19 +4,25 @@
  */
 import { serializeError, type TaskOutcome, type TaskReply, type TaskRequest } from '../../shared/messages.js';
 import type { WorkerTask } from '../../shared/handler.js';
-import { resolveTransferList, type Movable } from '../../shared/transfer.js';
+import { isDetached, resolveTransferList, type Movable } from '../../shared/transfer.js';
 import type { KillSignal } from '../pool.js';
 import { runFailure } from '../run-failure.js';
 import { Run } from './run.js';
 
 /** Why a transfer list can no longer be sent, if it cannot: what it lists has moved away since. */
 function transferProblem(list: readonly Movable[]): Error | undefined {
+  // createTask checked the list: all that can have changed since is a buffer moved away.
+  if (!list.some(hasMovedAway)) return undefined;
   try {
     resolveTransferList('options.transfer', list);
     return undefined;
   } catch (error) {
     return error as Error;
   }
+}
+
+function hasMovedAway(movable: Movable): boolean {
+  return movable instanceof ArrayBuffer && isDetached(movable);
 }
 
 /**
