@@ -135,6 +135,8 @@ export class WorkerPool {
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
+      // The manager keeps its own timings (stats.ts): Piscina's histograms would cost two records a task, read by no one.
+      recordTiming: false,
       workerData,
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
     });
