@@ -13,12 +13,14 @@
  *   each trip is timed on its own: a turn's p50 is a trip's cost, its p99 holds the pauses, and
  *   the mean spreads them over the trips. Each turn starts from a collected heap, and copying
  *   has a manager of its own, so that its garbage stays off the moved trips' workers.
- * - Where the kernel has put the worker thread: on the main thread's CPU, a sequential trip of
- *   raw Piscina took 15-25 µs here; on the other, whose CPU has gone idle meanwhile, 50-60 µs,
- *   and the placement changes every few tenths of a second (with the process pinned to one CPU
- *   by `taskset`, every round took 14-18 µs). So the scenario runs many short
- *   rounds (15; 4 with --quick) instead of the usual 5, each pool's trips back to back in its
- *   turn, and the figure is the median of the rounds.
+ * - Where the kernel has put the pool's worker thread: on the main thread's CPU, a sequential
+ *   trip took 15-25 µs here; on the other, whose CPU has gone idle meanwhile, 50-60 µs. The
+ *   kernel places each pool's worker on its own, and a placement can last a whole run (in one
+ *   process taskloom's worker sat across while Piscina's shared, in the next the reverse); with
+ *   the process pinned to one CPU by `taskset`, the medians of both stayed within 15-22 µs. So
+ *   the scenario runs many short rounds (15; 4 with --quick) instead of the usual 5, each pool's
+ *   trips back to back in its turn, and the figure is the median of the rounds: that catches a
+ *   placement that changes during the run, not one that lasts it.
  * Copying takes a good part of a second a trip, so its turn is one trip.
  */
 import { TaskManager } from 'taskloom';
