@@ -52,7 +52,7 @@ function describeFailure(error: unknown): string {
  * that dies now and then (a peer's, once in a CI run, with no word on stderr) costs one
  * measurement, not the scenario. A second failure is thrown. Each retry is logged and noted.
  */
-async function measureOnce(name: string, size: number, tasks: number, context: ScenarioContext, retries: string[]): Promise<Measured> {
+async function measureRetrying(name: string, size: number, tasks: number, context: ScenarioContext, retries: string[]): Promise<Measured> {
   try {
     return await runInProcess(name, size, tasks);
   } catch (error) {
@@ -75,7 +75,7 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
   const visits = availablePools().map((name) => ({
     name,
     async measure() {
-      const { runMs, processMs } = await measureOnce(name, context.poolSize, tasks, context, retries);
+      const { runMs, processMs } = await measureRetrying(name, context.poolSize, tasks, context, retries);
       runs.add(name, runMs);
       processes.add(name, processMs);
     },

@@ -120,7 +120,7 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
     notes: [
       `${trips} round trips of one 64 MiB ArrayBuffer a turn, one after another (1 copied); ${rounds} rounds, each going round the three ways in turn from a different start; pool size ${context.poolSize}`,
       `each trip is timed on its own: p50 and p99 are the medians of the rounds' own, and the mean includes the collections that incoming 64 MiB buffers start; each turn starts from a collected heap`,
-      `more and shorter rounds than other scenarios: a sequential trip takes 15-25 µs when the kernel has put the worker on the main thread's CPU and 50-60 µs when not, for raw Piscina as for taskloom, and the placement changes every few tenths of a second`,
+      `more and shorter rounds than other scenarios: a sequential trip takes 15-25 µs when the kernel has put the pool's worker on the main thread's CPU and 50-60 µs when not, for raw Piscina as for taskloom; each pool's worker is placed on its own and a placement can last the run, which widens the rounds more than it moves the median`,
     ],
   };
 }
