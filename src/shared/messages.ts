@@ -33,8 +33,8 @@ export type TaskRequest = readonly [
 
 /** What the worker entry returns for one task: its `RunOutcome`, as a tuple for the same reason. */
 export type TaskReply =
-  | readonly [ok: true, value: unknown, progress: number | undefined, ms: number, startedAt: number]
-  | readonly [ok: false, error: SerializedError, progress: number | undefined, ms: number, startedAt: number];
+  | readonly [ok: true, value: unknown, progress: number | undefined, ms: number]
+  | readonly [ok: false, error: SerializedError, progress: number | undefined, ms: number];
 
 /**
  * An error as it crosses a thread boundary: plain data, whatever was thrown. This is also what
@@ -60,10 +60,11 @@ export type TaskOutcome =
   | { readonly ok: true; readonly value: unknown; readonly progress: number | undefined }
   | { readonly ok: false; readonly error: SerializedError; readonly progress: number | undefined };
 
-/** A task's outcome as the worker sends it: with when its handler started, and how long it took. */
+/**
+ * A task's outcome as the worker sends it: with how long it took. When it started is the main
+ * thread's own for a lone task, and in the batch's shared memory for an item of a batch.
+ */
 export type RunOutcome = TaskOutcome & {
-  /** The handler's start, on the worker's clock (ms since the epoch). */
-  readonly startedAt: number;
   /** The handler's run time, in ms: what the main thread sizes batches from. */
   readonly ms: number;
 };

@@ -14,10 +14,10 @@ import { awaitTask, enterTask, leaveTask } from './task-scope.js';
 
 /**
  * Calls `handler(context, args)` and settles its outcome: at once when it returns a value or
- * throws, later when it returns a promise. `startedAt` is the start on this thread's clock (ms
- * since the epoch). A result marked with `transfer()` leaves its list on `context.transfer`.
+ * throws, later when it returns a promise. A result marked with `transfer()` leaves its list on
+ * `context.transfer`.
  */
-export function attempt(context: WorkerTaskContext, handler: Handler, args: unknown, startedAt: number): RunOutcome | Promise<RunOutcome> {
+export function attempt(context: WorkerTaskContext, handler: Handler, args: unknown): RunOutcome | Promise<RunOutcome> {
   const began = performance.now();
   let value: unknown;
   enterTask(context);
@@ -26,11 +26,11 @@ export function attempt(context: WorkerTaskContext, handler: Handler, args: unkn
     value = handler(context, args);
   } catch (error) {
     leaveTask();
-    return failed(context, error, began, startedAt);
+    return failed(context, error, began);
   }
   if (!isThenable(value)) {
     leaveTask();
-    return settled(context, value, began, startedAt);
+    return settled(context, value, began);
   }
   const pending = value;
   return new Promise<unknown>((resolve, reject) => {
@@ -39,22 +39,22 @@ export function attempt(context: WorkerTaskContext, handler: Handler, args: unkn
   }).then(
     (result) => {
       leaveTask();
-      return settled(context, result, began, startedAt);
+      return settled(context, result, began);
     },
     (error: unknown) => {
       leaveTask();
-      return failed(context, error, began, startedAt);
+      return failed(context, error, began);
     },
   );
 }
 
 /** The outcome of an attempt that failed before its handler could be called (a module that did not load). */
-export function failed(context: WorkerTaskContext, error: unknown, began: number, startedAt: number): RunOutcome {
+export function failed(context: WorkerTaskContext, error: unknown, began: number): RunOutcome {
   context.transfer = undefined;
-  return { ok: false, error: serializeError(error), progress: context.end(), ms: performance.now() - began, startedAt };
+  return { ok: false, error: serializeError(error), progress: context.end(), ms: performance.now() - began };
 }
 
-function settled(context: WorkerTaskContext, value: unknown, began: number, startedAt: number): RunOutcome {
+function settled(context: WorkerTaskContext, value: unknown, began: number): RunOutcome {
   let result = value;
   try {
     if (isTransferMarker(value)) {
@@ -64,9 +64,9 @@ function settled(context: WorkerTaskContext, value: unknown, began: number, star
     const uncloneable = findUncloneable(result);
     if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
   } catch (error) {
-    return failed(context, error, began, startedAt);
+    return failed(context, error, began);
   }
-  return { ok: true, value: result, progress: context.end(), ms: performance.now() - began, startedAt };
+  return { ok: true, value: result, progress: context.end(), ms: performance.now() - began };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -108,7 +108,7 @@ class BatchRunner implements ContextHost {
       this.#context = context;
       this.#startedAt = startedAt;
       let outcome: RunOutcome | Promise<RunOutcome> =
-        handler instanceof Error ? failed(context, handler, performance.now(), startedAt) : attempt(context, handler, item.args, startedAt);
+        handler instanceof Error ? failed(context, handler, performance.now()) : attempt(context, handler, item.args);
       if (outcome instanceof Promise) outcome = await outcome;
       unregister(context);
       this.#index = -1;

@@ -38,6 +38,8 @@ interface Found {
  */
 export function findUncloneable(value: unknown, limit = MAX_VISITS): Uncloneable | undefined {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return undefined;
+  // A buffer or a view of one, as handlers that move their result return: nothing inside to walk.
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return undefined;
   const walk = walkValue(value, limit);
   if (walk.found !== undefined || walk.isComplete) return walk.found;
   try {

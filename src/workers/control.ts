@@ -1,7 +1,7 @@
 /**
  * The worker's control channel to the main thread, made when the worker loads and handed over in
  * a handshake on the parentPort: aborts come in on it; progress, batch reports and log lines go
- * out. It also knows the task that runs, by dispatch number, for the aborts addressed to it.
+ * out. It also knows the task that runs, for the aborts addressed to it by dispatch number.
  */
 import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { HANDSHAKE, reviveError, type ControlMessage, type PortHandshake, type SerializedError } from '../shared/messages.js';
@@ -11,8 +11,12 @@ if (parentPort === null) {
   throw new Error('taskloom/workers/entry is loaded by the worker pool only; it cannot run on the main thread');
 }
 
-/** The tasks that run, by dispatch number: one at a time, but an abort may name one that has ended. */
-const running = new Map<number, WorkerTaskContext>();
+/**
+ * The task that runs. A worker runs one at a time (a lone task, or the items of a batch one
+ * after another), so this is one variable: a Map that empties after every task reallocates its
+ * table each time.
+ */
+let running: WorkerTaskContext | undefined;
 /**
  * Aborts that arrived before their task did (the two travel on different ports). A few are
  * kept, oldest dropped first: an abort for a task that runs elsewhere is simply never used.
@@ -25,7 +29,7 @@ const { port1, port2 } = new MessageChannel();
 const handshake: PortHandshake = { type: HANDSHAKE, threadId, port: port2 };
 parentPort.postMessage(handshake, [port2]);
 port1.on('message', (message: ControlMessage) => {
-  const context = running.get(message.dispatch);
+  const context = running?.dispatch === message.dispatch ? running : undefined;
   if (context === undefined) {
     earlyAborts.set(message.dispatch, message.reason);
     if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value as number);
@@ -41,7 +45,7 @@ export const control = port1;
 
 /** Registers a task that starts: aborts for its dispatch number reach it, those that came early at once. */
 export function register(context: WorkerTaskContext): void {
-  running.set(context.dispatch, context);
+  running = context;
   if (earlyAborts.size === 0) return;
   const early = earlyAborts.get(context.dispatch);
   if (early === undefined) return;
@@ -50,7 +54,7 @@ export function register(context: WorkerTaskContext): void {
 }
 
 export function unregister(context: WorkerTaskContext): void {
-  running.delete(context.dispatch);
+  if (running === context) running = undefined;
 }
 
 /** Calls `listener` after each abort that arrives (a batch flushes what it has to report), or stops with undefined. */

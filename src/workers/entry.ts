@@ -71,18 +71,17 @@ export default function run(request: TaskRequest | BatchRequest): unknown {
 function runTask(request: TaskRequest): unknown {
   const context = new WorkerTaskContext(request[0], request[1], request[2], loneTask);
   register(context);
-  const startedAt = Date.now();
-  if (preloadFailure !== undefined) return finish(context, failed(context, preloadFailure, performance.now(), startedAt));
+  if (preloadFailure !== undefined) return finish(context, failed(context, preloadFailure, performance.now()));
   const module = request[3];
   const exportName = request[4];
   const handler = loadedHandler(module, exportName);
   const outcome =
     handler === undefined
       ? loadHandler(module, exportName).then(
-          (loaded) => attempt(context, loaded, request[5], startedAt),
-          (error: unknown) => failed(context, error, performance.now(), startedAt),
+          (loaded) => attempt(context, loaded, request[5]),
+          (error: unknown) => failed(context, error, performance.now()),
         )
-      : attempt(context, handler, request[5], startedAt);
+      : attempt(context, handler, request[5]);
   return outcome instanceof Promise ? outcome.then((settled) => finish(context, settled)) : finish(context, outcome);
 }
 
@@ -90,7 +89,7 @@ function runTask(request: TaskRequest): unknown {
 function finish(context: WorkerTaskContext, outcome: RunOutcome): unknown {
   unregister(context);
   const reply: TaskReply = outcome.ok
-    ? [true, outcome.value, outcome.progress, outcome.ms, outcome.startedAt]
-    : [false, outcome.error, outcome.progress, outcome.ms, outcome.startedAt];
+    ? [true, outcome.value, outcome.progress, outcome.ms]
+    : [false, outcome.error, outcome.progress, outcome.ms];
   return context.transfer === undefined ? reply : withTransfer(reply, context.transfer);
 }

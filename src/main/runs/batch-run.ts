@@ -141,7 +141,7 @@ export class BatchRun implements KillSignal {
       if (outcome === null || outcome === undefined) continue;
       ms += outcome.ms;
       ran++;
-      if (item.isWaiting) this.#host.began(item, outcome.startedAt);
+      if (item.isWaiting) this.#host.began(item, this.startTimeOf(from + i));
       item.settle(outcome);
     }
     if (ran > 0) this.#host.measured(this.#handler, ms, ran);
