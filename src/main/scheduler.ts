@@ -311,7 +311,9 @@ export class Scheduler {
     record.run = run;
     this.#inFlight.set(dispatch, run);
     this.#slotsInUse++;
-    this.#began(run, Date.now());
+    // One clock read: the task's start, and its attempt's start for the timing figures.
+    const now = Date.now();
+    this.#began(run, now, now);
   }
 
   /** Hands a free worker `first` and its companions in one run: their tasks stay pending until each starts. */
@@ -325,11 +327,15 @@ export class Scheduler {
     batch.launch(this.#batching.budgetMs);
   }
 
-  /** The run's task starts: at once for a run of its own, when its worker gets to it for an item of a batch. */
-  #began(run: Run, startedAt: number): void {
+  /**
+   * The run's task starts: at once for a run of its own, when its worker gets to it for an item of
+   * a batch. `startedAt` is when it started (on the worker, for an item of a batch), `now` the
+   * main thread's clock, when the caller has just read it.
+   */
+  #began(run: Run, startedAt: number, now?: number): void {
     const { record } = run;
     record.startedAt ??= startedAt;
-    this.#table.start(record);
+    this.#table.start(record, now);
     record.internal?.onStart();
     // A 'started' listener may have cancelled it already: the run then starts stopped.
     run.start(startedAt);

@@ -95,8 +95,8 @@ export class TaskRecord implements QueueEntry, Retained {
   batch: { cancel(): void } | undefined = undefined;
   /** Tasks this one's handler created, made on first use; dropped once this task is final. */
   children: TaskRecord[] | undefined = undefined;
-  /** Resolvers of `waitFor` calls, made on first use. */
-  waiters: ((task: Task) => void)[] | undefined = undefined;
+  /** Resolvers of `waitFor` calls: the one there is, or a list once there are more (most tasks have one at most). */
+  waiters: Waiter | Waiter[] | undefined = undefined;
 
   /** `createdAt` is given for a task recovered from a journal, which keeps the time it was first created. */
   constructor(id: string, seq: number, spec: TaskSpec, createdAt = Date.now()) {
@@ -133,6 +133,9 @@ export class TaskRecord implements QueueEntry, Retained {
     });
   }
 }
+
+/** Resolves a `waitFor` call with the task's final snapshot. */
+export type Waiter = (task: Task) => void;
 
 /** What an internal task tells the code that made it. */
 export interface InternalHooks {

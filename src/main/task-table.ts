@@ -172,14 +172,13 @@ export class TaskTable {
     return records.length;
   }
 
-  /** Pending → running: a new attempt starts. */
-  start(record: TaskRecord): void {
+  /** Pending → running at `now` (epoch ms): a new attempt starts. */
+  start(record: TaskRecord, now = Date.now()): void {
     if (record.internal === undefined) {
       this.#counts.pending--;
       this.#counts.running++;
     }
     // One clock read: the task's first start time, and its attempt's start for the timing figures.
-    const now = Date.now();
     this.timings.started(record, now);
     record.state = TaskState.RUNNING;
     record.startedAt ??= now;
@@ -246,7 +245,8 @@ export class TaskTable {
     if (waiters !== undefined) {
       record.waiters = undefined;
       const snapshot = record.snapshot();
-      for (const resolve of waiters) resolve(snapshot);
+      if (typeof waiters === 'function') waiters(snapshot);
+      else for (const resolve of waiters) resolve(snapshot);
     }
     this.#finished.add(record);
   }
@@ -260,7 +260,12 @@ export class TaskTable {
   /** Resolves with the task's snapshot once it is final. */
   waitForRecord(record: TaskRecord): Promise<Task> {
     if (!isLive(record)) return Promise.resolve(record.snapshot());
-    return new Promise((resolve) => (record.waiters ??= []).push(resolve));
+    return new Promise((resolve) => {
+      const { waiters } = record;
+      if (waiters === undefined) record.waiters = resolve;
+      else if (typeof waiters === 'function') record.waiters = [waiters, resolve];
+      else waiters.push(resolve);
+    });
   }
 
   emit(record: TaskRecord, event: TaskEventName): void {

@@ -88,8 +88,9 @@ export function isIterable(value: unknown): value is Iterable<unknown> | AsyncIt
 export function checkOptions<T extends object>(name: string, options: T | undefined, known: readonly string[]): Partial<T> {
   if (options === undefined) return {};
   checkObject(name, options);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
+  // for...in reads the object's cached keys without making an array of them, on every createTask.
+  for (const key in options) {
+    if (Object.hasOwn(options, key) && !known.includes(key)) {
       throw new TypeError(`Unknown option \`${name}.${key}\`: expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
     }
   }
