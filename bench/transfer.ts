@@ -13,89 +13,70 @@
  *   each trip is timed on its own: a turn's p50 is a trip's cost, its p99 holds the pauses, and
  *   the mean spreads them over the trips. Each turn starts from a collected heap, and copying
  *   has a manager of its own, so that its garbage stays off the moved trips' workers.
- * - Where the kernel has put the pool's worker thread: on the main thread's CPU, a sequential
- *   trip took 15-25 µs here; on the other, whose CPU has gone idle meanwhile, 50-60 µs. The
- *   kernel places each pool's worker on its own, and a placement can last a whole run (in one
- *   process taskloom's worker sat across while Piscina's shared, in the next the reverse); with
- *   the process pinned to one CPU by `taskset`, the medians of both stayed within 15-22 µs. So
- *   the scenario runs many short rounds (15; 4 with --quick) instead of the usual 5, each pool's
- *   trips back to back in its turn, and the figure is the median of the rounds: that catches a
- *   placement that changes during the run, not one that lasts it.
+ * - Where the kernel puts the pool's worker thread. Unpinned, a sequential trip took 15-25 µs
+ *   here when the worker shared the main thread's CPU and 50-60 µs when it sat on the other,
+ *   whose CPU had gone idle meanwhile. The kernel places each pool's worker on its own, and a
+ *   placement can last a whole process: four runs of this scenario alone gave taskloom ÷ Piscina
+ *   medians of 2.33x, 1.09x, 1.06x and 1.03x, each with rounds from about 0.4x to 4x. So the
+ *   trips run in a child process pinned to one CPU with `taskset`, where every thread shares
+ *   that CPU, as in the fast placement: placement cannot move the figure, and the work each pool
+ *   does a trip, on either thread, is all in it. Where `taskset` cannot pin (not Linux, say), the
+ *   trips run unpinned in the bench's own process, and a note says so.
+ * The rounds are many and short (15; 4 with --quick), each pool's trips back to back in its turn.
  * Copying takes a good part of a second a trip, so its turn is one trip.
  */
-import { TaskManager } from 'taskloom';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { checkTarget, FigureSet, type ScenarioResult } from './lib/figures.js';
-import { managerOptions, newPiscina, taskloomHandler } from './lib/pools.js';
-import { goRound, PerRound, type Visit } from './lib/rounds.js';
-import { collectGarbage, type Scenario, type ScenarioContext } from './lib/scenario.js';
+import { fixture } from './lib/paths.js';
+import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { summarizeRounds } from './lib/stats.js';
+import { COPIED, measureTrips, MOVED, PISCINA, type TripPlan, type TripTimes } from './lib/transfer-trips.js';
 
-const BYTES = 64 * 1024 * 1024;
 const METRIC = '64 MiB ArrayBuffer round trip';
-const MOVED = 'taskloom, transfer';
-const PISCINA = 'piscina, transferList + move()';
-const COPIED = 'taskloom, copied';
+/** The CPU the trips are pinned to. */
+const CPU = '0';
+
+/** Whether `taskset` can pin a process to CPU 0 here: Linux with util-linux, and CPU 0 allowed. */
+function canPin(): boolean {
+  if (process.platform !== 'linux') return false;
+  const probe = spawnSync('taskset', ['-c', CPU, process.execPath, '-e', ''], { stdio: 'ignore' });
+  return probe.status === 0;
+}
+
+/** Runs the trips in a child process pinned to one CPU; its progress lines go to `context.log`. */
+function measurePinned(plan: TripPlan, context: ScenarioContext): Promise<TripTimes> {
+  const args = ['-c', CPU, process.execPath, ...process.execArgv, fileURLToPath(fixture('transfer-process'))];
+  const child = spawn('taskset', [...args, String(plan.trips), String(plan.rounds), String(plan.poolSize)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    const lines = stderr.split('\n');
+    stderr = lines.pop() ?? '';
+    for (const line of lines) context.log(`${line} (pinned to CPU ${CPU})`);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`The pinned transfer process failed: exit code ${String(code)}, signal ${String(signal)}; ${stderr.trim()}`));
+        return;
+      }
+      resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as TripTimes);
+    });
+  });
+}
 
 async function run(context: ScenarioContext): Promise<ScenarioResult> {
-  const trips = context.quick ? 200 : 400;
-  const rounds = context.quick ? 4 : 15;
+  const plan: TripPlan = { trips: context.quick ? 300 : 2000, rounds: context.quick ? 4 : 15, poolSize: context.poolSize };
   const figures = new FigureSet('transfer');
-  const manager = new TaskManager(managerOptions(context.poolSize));
-  // Copying leaves a 64 MiB copy of garbage a trip on the worker that ran it: a manager of its
-  // own keeps that collection off the workers of the moved trips, as Piscina's are.
-  const copying = new TaskManager(managerOptions(context.poolSize));
-  const piscina = newPiscina(context.poolSize);
-  const moveBack = taskloomHandler('moveBack');
-  const copyBack = taskloomHandler('copyBack');
-  let buffer = new ArrayBuffer(BYTES);
-  const tripTimes = new PerRound<number[]>();
-  const ways: [string, number, () => Promise<void>][] = [
-    [
-      MOVED,
-      trips,
-      async () => {
-        const id = manager.createTask('move', moveBack, { args: buffer, transfer: [buffer] });
-        buffer = (await manager.waitFor(id)).result as ArrayBuffer;
-      },
-    ],
-    [
-      PISCINA,
-      trips,
-      async () => {
-        buffer = (await piscina.run(buffer, { name: 'moveBack', transferList: [buffer] })) as ArrayBuffer;
-      },
-    ],
-    [
-      COPIED,
-      1,
-      async () => {
-        const id = copying.createTask('copy', copyBack, { args: buffer });
-        buffer = (await copying.waitFor(id)).result as ArrayBuffer;
-      },
-    ],
-  ];
-  const visits: Visit[] = ways.map(([name, count, way]) => ({
-    name,
-    async measure() {
-      collectGarbage();
-      const each: number[] = [];
-      for (let i = 0; i < count; i++) {
-        const sent = performance.now();
-        await way();
-        each.push(performance.now() - sent);
-      }
-      if (buffer.byteLength !== BYTES) throw new RangeError(`Expected the buffer back whole, got ${buffer.byteLength} bytes`);
-      tripTimes.add(name, each);
-    },
-  }));
-  try {
-    // Warm: the workers of each pool compile their side of the path, as a running program's have.
-    for (const [, count, way] of ways) for (let i = 0; i < count; i++) await way();
-    await goRound(context, 'transfer', rounds, visits);
-  } finally {
-    await Promise.all([manager.stop(), copying.stop(), piscina.destroy()]);
-  }
-  for (const [subject, times] of tripTimes.entries()) figures.add(METRIC, subject, 'ms', 'lower', summarizeRounds(times), PISCINA);
+  const pinned = canPin();
+  const times = pinned ? await measurePinned(plan, context) : await measureTrips(plan, (line) => context.log(line));
+  for (const [subject, rounds] of times) figures.add(METRIC, subject, 'ms', 'lower', summarizeRounds(rounds), PISCINA);
   return {
     figures: figures.figures(),
     targets: [
@@ -118,9 +99,11 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
     ],
     checks: [],
     notes: [
-      `${trips} round trips of one 64 MiB ArrayBuffer a turn, one after another (1 copied); ${rounds} rounds, each going round the three ways in turn from a different start; pool size ${context.poolSize}`,
+      `${plan.trips} round trips of one 64 MiB ArrayBuffer a turn, one after another (1 copied); ${plan.rounds} rounds, each going round the three ways in turn from a different start; pool size ${plan.poolSize}`,
+      pinned
+        ? `measured in a child process pinned to CPU ${CPU} with taskset: the pools' worker threads share the main thread's CPU, so where the kernel puts them cannot move the figures`
+        : `measured in this process, unpinned (taskset could not pin a process to CPU ${CPU} here): a sequential trip takes 15-25 µs when the kernel puts the pool's worker on the main thread's CPU and 50-60 µs when not, and each pool's worker is placed on its own, so the rounds and the ratio may spread widely`,
       `each trip is timed on its own: p50 and p99 are the medians of the rounds' own, and the mean includes the collections that incoming 64 MiB buffers start; each turn starts from a collected heap`,
-      `more and shorter rounds than other scenarios: a sequential trip takes 15-25 µs when the kernel has put the pool's worker on the main thread's CPU and 50-60 µs when not, for raw Piscina as for taskloom; each pool's worker is placed on its own and a placement can last the run, which widens the rounds more than it moves the median`,
     ],
   };
 }
