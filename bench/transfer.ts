@@ -22,7 +22,9 @@
  *   that CPU, as in the fast placement: placement cannot move the figure, and the work each pool
  *   does a trip, on either thread, is all in it. Where `taskset` cannot pin (not Linux, say), the
  *   trips run unpinned in the bench's own process, and a note says so.
- * The rounds are many and short (15; 4 with --quick), each pool's trips back to back in its turn.
+ * There are 15 rounds (4 with --quick), each pool's 2,000 trips (300) back to back in its turn: the
+ * first few hundred trips after the other pool's turn run 20-30% slower for both, so a turn is
+ * long enough that its p50 is the steady trip, not the switch.
  * Copying takes a good part of a second a trip, so its turn is one trip.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -51,19 +53,25 @@ function measurePinned(plan: TripPlan, context: ScenarioContext): Promise<TripTi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
-  let stderr = '';
+  /** The line the child is still writing, and its last few complete ones: what a failure is told with. */
+  let partial = '';
+  const lastLines: string[] = [];
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    const lines = stderr.split('\n');
-    stderr = lines.pop() ?? '';
-    for (const line of lines) context.log(`${line} (pinned to CPU ${CPU})`);
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      context.log(`${line} (pinned to CPU ${CPU})`);
+      lastLines.push(line);
+      if (lastLines.length > 5) lastLines.shift();
+    }
   });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code !== 0) {
-        reject(new Error(`The pinned transfer process failed: exit code ${String(code)}, signal ${String(signal)}; ${stderr.trim()}`));
+        const said = [...lastLines, partial].join(' | ').trim();
+        reject(new Error(`The pinned transfer process failed: exit code ${String(code)}, signal ${String(signal)}; stderr ended: ${said}`));
         return;
       }
       resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as TripTimes);

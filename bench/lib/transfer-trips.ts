@@ -8,7 +8,7 @@ import { TaskManager } from 'taskloom';
 import { managerOptions, newPiscina, taskloomHandler } from './pools.js';
 import { collectGarbage } from './scenario.js';
 
-export const BYTES = 64 * 1024 * 1024;
+const BYTES = 64 * 1024 * 1024;
 export const MOVED = 'taskloom, transfer';
 export const PISCINA = 'piscina, transferList + move()';
 export const COPIED = 'taskloom, copied';
