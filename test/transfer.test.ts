@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { transfer, workerTask } from 'taskloom';
@@ -16,6 +18,14 @@ function checksumOf(bytes: Uint8Array): number {
   let sum = 0;
   for (const byte of bytes) sum = (sum + byte) % 1_000_003;
   return sum;
+}
+
+/** A full collection, once the current job has let go of what its WeakRefs saw. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc();
 }
 
 describe('transfer to a worker', () => {
@@ -40,6 +50,20 @@ describe('transfer to a worker', () => {
     void manager.runTasks();
     await manager.onIdle();
     expect(bytes.byteLength).toBe(1000);
+  });
+
+  it('lets go of the args and the buffers of a task that ended before it started, though the task is kept', async () => {
+    const manager = createManager();
+    const [id, refs] = ((): [string, WeakRef<object>[]] => {
+      const bytes = pattern(1000);
+      const args = { bytes };
+      const created = manager.createTask('Checksum', fixture('checksum'), { args, transfer: [bytes.buffer] });
+      expect(manager.cancelTask(created)).toBe(true);
+      return [created, [new WeakRef(args), new WeakRef(bytes.buffer)]];
+    })();
+    await collectGarbage();
+    expect(manager.getTask(id)?.state).toBe('cancelled');
+    expect(refs.map((ref) => ref.deref())).toEqual([undefined, undefined]);
   });
 
   it('moves a typed array given by itself, and a MessagePort', async () => {

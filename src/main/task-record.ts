@@ -57,7 +57,7 @@ export class TaskRecord implements QueueEntry, Retained {
   readonly handler: Handler;
   /** Dropped once the task is final, so that retained tasks do not hold their inputs. */
   args: unknown;
-  /** What moves to the worker with `args` rather than being copied (createTask's `transfer`). */
+  /** What moves to the worker with `args` rather than being copied (createTask's `transfer`); dropped with `args`. */
   transfer: readonly Movable[] | undefined;
   readonly createdAt: number;
   readonly timeoutMs: number;

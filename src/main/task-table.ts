@@ -226,6 +226,7 @@ export class TaskTable {
     if (record.internal !== undefined) {
       record.state = state;
       record.args = undefined;
+      record.transfer = undefined;
       record.internal.onEnd(state, result, error);
       return;
     }
@@ -237,6 +238,8 @@ export class TaskTable {
     record.error = error;
     record.failure = failure;
     record.args = undefined;
+    // A task that never started still lists what it would have moved: the caller's buffers, whole.
+    record.transfer = undefined;
     record.children = undefined;
     this.#version++;
     this.observer?.finalized(record);
