@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CallerEndedError, UnknownTaskError, workerTask, type ManagerClient } from 'taskloom';
 import { createGate, waitGate } from './fixtures/gate.js';
-import { createManager, nextEvent, recordEvents } from './helpers.js';
+import { collectGarbage, createManager, fixture, nextEvent, recordEvents } from './helpers.js';
 
 const CLIENTS = new URL('./fixtures/clients.ts', import.meta.url);
 const client = (exportName: string) => workerTask(CLIENTS, exportName);
@@ -178,6 +178,36 @@ describe('task.manager inside a main-thread handler', () => {
     expect(task).toMatchObject({ state: 'failed', failure: { name: 'DeadlockError', code: 'TASKLOOM_DEADLOCK' } });
     expect(manager.getTask(child!)!.parentId).toBe(parent);
     expect((await manager.waitFor(child!)).result).toBe(3);
+  });
+
+  it('lets go of each child it created once the child has ended and been removed, while it still runs', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const refs: WeakRef<object>[] = [];
+    const removed: boolean[] = [];
+    let childrenDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (childrenDone = resolve));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const parent = manager.createTask('Parent', async (task) => {
+      for (let i = 0; i < 3; i++) {
+        const id = await task.manager.createTask(`child ${i}`, fixture('echo'), { args: { i, bytes: new Uint8Array(1024) } });
+        // Taken inline: a snapshot held in a variable here could live on in this frame.
+        refs.push(new WeakRef((await task.manager.waitFor(id)).result as object));
+        removed.push(manager.removeTask(id));
+      }
+      childrenDone();
+      await gate;
+      return 'released';
+    });
+    // Should the parent fail instead, the test learns it here rather than waits forever.
+    await Promise.race([done, manager.waitFor(parent)]);
+    await collectGarbage();
+    expect(manager.getTask(parent)?.state).toBe('running');
+    expect(removed).toEqual([true, true, true]);
+    expect(refs).toHaveLength(3);
+    for (const ref of refs) expect(ref.deref()).toBeUndefined();
+    release();
+    expect(await manager.waitFor(parent)).toMatchObject({ state: 'completed', result: 'released' });
   });
 
   it('rejects createTask with a CallerEndedError once the calling task has ended', async () => {

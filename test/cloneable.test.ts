@@ -2,10 +2,14 @@
  * The check a worker makes on a handler's result before Piscina sends it: it names what cannot
  * be cloned, looks at a bounded number of values, and leaves the rest to structuredClone.
  */
+import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { NotCloneableError, TaskState } from 'taskloom';
+import { NotCloneableError, TaskState, type TaskManager } from 'taskloom';
 import { findUncloneable, MAX_VISITS, walkValue } from '../dist/workers/cloneable.js';
+import type { BatchItemArgs, ResultKind } from './fixtures/tasks.js';
 import { createManager, fixture } from './helpers.js';
+
+const CANNOT = "TypeError: The handler's result cannot be cloned to the main thread:";
 
 describe('the result check', () => {
   it('names the path of what cannot be cloned', () => {
@@ -28,6 +32,26 @@ describe('the result check', () => {
     expect(findUncloneable(null)).toBeUndefined();
   });
 
+  it('names a MessagePort not listed to move, a WeakRef, a FinalizationRegistry and a detached buffer', () => {
+    const { port1, port2 } = new MessageChannel();
+    expect(findUncloneable({ port: port1 })?.description).toBe('result.port is a MessagePort, which can only move: list it in transfer()');
+    // Listed to move with the value, it can be sent; another port listed does not make it so.
+    expect(findUncloneable({ port: port1 }, [port1])).toBeUndefined();
+    expect(findUncloneable({ port: port1 }, [port2])?.path).toBe('result.port');
+    // Past the bound too: structuredClone, which cannot take a port, is not asked.
+    expect(findUncloneable([...Array.from({ length: 100 }, (_, i) => i), port1], [port1], 40)).toBeUndefined();
+    port1.close();
+    expect(findUncloneable({ r: new WeakRef({}) })?.description).toBe('result.r is a WeakRef');
+    expect(findUncloneable({ f: new FinalizationRegistry(() => undefined) })?.description).toBe('result.f is a FinalizationRegistry');
+    const moved = new Uint8Array(8);
+    structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    expect(findUncloneable({ bytes: [moved] })?.description).toBe('result.bytes[0] is a detached ArrayBuffer: it has moved away already');
+    expect(findUncloneable(moved)).toEqual({ path: 'result', description: 'result is a detached ArrayBuffer: it has moved away already' });
+    expect(findUncloneable(moved.buffer)?.path).toBe('result');
+    // Empty, as a detached buffer is, but not moved away: it can be sent.
+    expect(findUncloneable({ empty: new ArrayBuffer(0), view: new Uint8Array(0) })).toBeUndefined();
+  });
+
   it('counts every value, primitives included, against its bound', () => {
     const numbers = Array.from({ length: 1_000_000 }, (_, i) => i);
     const walk = walkValue(numbers);
@@ -40,16 +64,17 @@ describe('the result check', () => {
     const items: unknown[] = Array.from({ length: 100 }, (_, i) => i);
     items[60] = () => 'late';
     // Within the bound: the path is named.
-    expect(findUncloneable(items, 80)?.description).toBe('result[60] is a function');
+    expect(findUncloneable(items, [], 80)?.description).toBe('result[60] is a function');
     // Past it: the walk stops, and the clone finds the problem.
     expect(walkValue(items, 40)).toMatchObject({ found: undefined, isComplete: false, visited: 40 });
-    const late = findUncloneable(items, 40);
+    const late = findUncloneable(items, [], 40);
     expect(late?.path).toBe('result');
     expect(late?.description).toMatch(/^result holds a value that cannot be cloned, past the first 40 values \(.*could not be cloned/);
     // And a large value that can be cloned passes.
     expect(
       findUncloneable(
         Array.from({ length: 100 }, (_, i) => i),
+        [],
         40,
       ),
     ).toBeUndefined();
@@ -69,5 +94,69 @@ describe('the result check', () => {
     // One thread: had either failure crashed it, a new one would have replaced it.
     const after = await manager.waitFor(manager.createTask('thread', fixture('threadId')));
     expect(after.result).toBe(before.result);
+  });
+
+  it('fails a task whose result holds a port it does not move, a WeakRef, a FinalizationRegistry or a moved buffer, and its worker lives on', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1 });
+    const before = await manager.waitFor(manager.createTask('thread', fixture('threadId')));
+    const cases: [ResultKind, string, string][] = [
+      ['port', 'result.port', 'result.port is a MessagePort, which can only move: list it in transfer()'],
+      ['weakRef', 'result.ref', 'result.ref is a WeakRef'],
+      ['finalizationRegistry', 'result.registry', 'result.registry is a FinalizationRegistry'],
+      ['detached', 'result.bytes', 'result.bytes is a detached ArrayBuffer: it has moved away already'],
+    ];
+    for (const [kind, path, description] of cases) {
+      const task = await manager.waitFor(manager.createTask(kind, fixture('resultOfKind'), { args: kind }));
+      expect(task).toMatchObject({ state: TaskState.FAILED, error: `${CANNOT} ${description}` });
+      expect(task.failure).toMatchObject({ name: 'TypeError', code: NotCloneableError.code, data: { path } });
+    }
+    // A port listed in transfer() moves.
+    const moved = await manager.waitFor(manager.createTask('moved', fixture('resultOfKind'), { args: 'movedPort' }));
+    const { port } = moved.result as { port: MessagePort };
+    expect(port).toBeInstanceOf(MessagePort);
+    port.close();
+    // One thread: had any failure crashed it, a new one would have replaced it.
+    const after = await manager.waitFor(manager.createTask('thread', fixture('threadId')));
+    expect(after.result).toBe(before.result);
+  });
+});
+
+describe('a batch', () => {
+  /** Runs batchItem tasks until its estimate has settled: then its tasks are batched. */
+  async function warmUp(manager: TaskManager, runs: Int32Array): Promise<void> {
+    for (const count of [1, 20]) {
+      for (let i = 0; i < count; i++) manager.createTask('Warm-up', fixture('batchItem'), { args: { index: 9, runs } });
+      await manager.onIdle();
+    }
+  }
+
+  it('fails alone the task whose result cannot be sent, and runs each of the others once', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1, batchBudgetMs: 1000 });
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 10));
+    await warmUp(manager, runs);
+    const ids = Array.from({ length: 6 }, (_, index) => {
+      const args: BatchItemArgs = { index, runs, mode: index === 2 ? 'port' : 'fast' };
+      return manager.createTask(`t${index}`, fixture('batchItem'), { args });
+    });
+    // Handed out in one batch: all still pending, yet none queued any more.
+    await Promise.resolve();
+    for (const id of ids) {
+      expect(manager.getTask(id)?.state).toBe('pending');
+      expect(manager.setPriority(id, 1)).toBe(false);
+    }
+    await manager.onIdle();
+    // Had the worker died sending the batch's outcomes, those that had finished would have run again.
+    expect(Array.from(runs.subarray(0, 6))).toEqual([1, 1, 1, 1, 1, 1]);
+    for (const [index, id] of ids.entries()) {
+      expect(manager.getTask(id)).toMatchObject(
+        index === 2
+          ? {
+              state: TaskState.FAILED,
+              error: `${CANNOT} result.port is a MessagePort, which can only move: list it in transfer()`,
+              failure: { code: NotCloneableError.code },
+            }
+          : { state: TaskState.COMPLETED, result: index },
+      );
+    }
   });
 });

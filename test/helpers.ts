@@ -1,4 +1,6 @@
 /** Shared helpers for the tests: fixtures by name, managers that are always stopped, event logs. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach } from 'vitest';
 import { TaskManager, workerTask, type Task, type TaskContext, type TaskManagerOptions, type WorkerTask } from 'taskloom';
 
@@ -68,4 +70,12 @@ export function work(ms: number): (task: TaskContext) => Promise<void> {
         reject(task.signal.reason);
       });
     });
+}
+
+/** A full collection, once the current job has let go of what its WeakRefs saw. */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc();
 }

@@ -1,6 +1,8 @@
+import { MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { MapItemError, workerTask, type Settled } from 'taskloom';
-import { createManager, fixture, recordEvents } from './helpers.js';
+import type { ResultKind } from './fixtures/tasks.js';
+import { collectGarbage, createManager, fixture, recordEvents } from './helpers.js';
 
 const MAP_TASKS = new URL('./fixtures/map-tasks.ts', import.meta.url);
 const item = (exportName: string) => workerTask(MAP_TASKS, exportName);
@@ -106,6 +108,48 @@ describe('manager.map', () => {
     const outcomes = await manager.map(fixture('methodOn5'), range(8), { chunkSize: 4, settle: true }).toArray();
     expect(outcomes[5]).toEqual({ ok: false, error: cannot });
     expect(outcomes.filter((o) => o.ok)).toHaveLength(7);
+  });
+
+  it('fails the item whose result holds a MessagePort it does not move, and moves one it lists', async () => {
+    const manager = createManager({ autoStart: true });
+    const kinds: ResultKind[] = ['movedPort', 'port', 'movedPort'];
+    // One chunk: the item's failure is its own, not the chunk's.
+    const outcomes = await manager
+      .map<ResultKind, { port: MessagePort }>(fixture('resultOfKind'), kinds, { chunkSize: 3, settle: true })
+      .toArray();
+    expect(outcomes[1]).toEqual({
+      ok: false,
+      error:
+        "TypeError: The handler's result cannot be cloned to the main thread: result.port is a MessagePort, which can only move: list it in transfer()",
+    });
+    const moved = [outcomes[0], outcomes[2]].map((outcome) => (outcome?.ok === true ? outcome.value.port : undefined));
+    expect(moved.map((port) => port instanceof MessagePort)).toEqual([true, true]);
+    for (const port of moved) port?.close();
+  });
+
+  it('lets go of its input and its results once it has ended, completed or failed, though its task is kept', async () => {
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    /** Maps over a large item and more; the test keeps nothing of the run but its id, and WeakRefs. */
+    const mapOver = async (last: { fail?: boolean }): Promise<{ id: string; refs: WeakRef<object>[] }> => {
+      const large = { bytes: new Uint8Array(64 * 1024) };
+      const items = [large, { n: 1 }, last];
+      const refs: WeakRef<object>[] = [new WeakRef(items), new WeakRef(large)];
+      const run = manager.map<object, object>(item('unlessMarked'), items);
+      try {
+        for await (const result of run) refs.push(new WeakRef(result));
+      } catch (error) {
+        expect(error).toMatchObject({ name: 'MapItemError', index: 2 });
+      }
+      return { id: run.id, refs };
+    };
+    const completed = await mapOver({});
+    const failed = await mapOver({ fail: true });
+    await collectGarbage();
+    expect(manager.getTask(completed.id)).toMatchObject({ state: 'completed', result: { items: 3 } });
+    expect(manager.getTask(failed.id)?.state).toBe('failed');
+    // Three results yielded, and the two inputs.
+    expect(completed.refs).toHaveLength(5);
+    for (const ref of [...completed.refs, ...failed.refs]) expect(ref.deref()).toBeUndefined();
   });
 
   it('cancels through its signal, freeing every slot', async () => {

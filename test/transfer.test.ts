@@ -1,9 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { transfer, workerTask } from 'taskloom';
-import { createManager, fixture } from './helpers.js';
+import { collectGarbage, createManager, fixture } from './helpers.js';
 
 const MB = 1024 * 1024;
 
@@ -18,14 +16,6 @@ function checksumOf(bytes: Uint8Array): number {
   let sum = 0;
   for (const byte of bytes) sum = (sum + byte) % 1_000_003;
   return sum;
-}
-
-/** A full collection, once the current job has let go of what its WeakRefs saw. */
-async function collectGarbage(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  gc();
 }
 
 describe('transfer to a worker', () => {
@@ -241,6 +231,29 @@ describe('a bad transfer list', () => {
       error: 'TypeError: Expected `options.transfer[0]` to be an ArrayBuffer that can move, but it is detached: it has been moved already',
     });
     // Its worker lives on.
+    expect((await manager.waitFor(manager.createTask('After', fixture('echo'), { args: 1 }))).result).toBe(1);
+  });
+
+  it('fails, at its start, the second of two tasks that list one buffer while the threads are still starting; no worker dies', async () => {
+    // A fresh pool holds both runs until a thread is up: the first has not detached the buffer
+    // yet when the second is handed over.
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 2 });
+    const bytes = pattern(1000);
+    const first = manager.createTask('First', fixture('checksum'), { args: { bytes }, transfer: [bytes.buffer] });
+    const second = manager.createTask('Second', fixture('checksum'), { args: { bytes }, transfer: [bytes.buffer] });
+    expect(await manager.waitFor(first)).toMatchObject({ state: 'completed', result: { length: 1000, sum: checksumOf(pattern(1000)) } });
+    const failed = await manager.waitFor(second);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      error:
+        'TypeError: Expected `options.transfer[0]` to be an ArrayBuffer or MessagePort that can move, but another task is moving it to a worker',
+      // Not sent at all, rather than sent without its buffer to a worker that dies of it (a WorkerExitedError).
+      failure: { name: 'TypeError' },
+    });
+    // Once the first has ended, the buffer has moved: a task listing it is refused as it would be for any moved buffer.
+    expect(() => manager.createTask('Third', fixture('checksum'), { args: { bytes }, transfer: [bytes.buffer] })).toThrow(
+      /^Expected `options.transfer\[0\]` to be an ArrayBuffer that can move, but it is detached/,
+    );
     expect((await manager.waitFor(manager.createTask('After', fixture('echo'), { args: 1 }))).result).toBe(1);
   });
 

@@ -91,10 +91,10 @@ export class TaskRecord implements QueueEntry, Retained {
    * but are not listed, counted or announced; their batch hears how they end.
    */
   internal: InternalHooks | undefined = undefined;
-  /** Set on the one task record of a `map` batch, which holds no slot itself. */
+  /** Set on the one task record of a `map` batch, which holds no slot itself, until it is final. */
   batch: { cancel(): void } | undefined = undefined;
-  /** Tasks this one's handler created, made on first use; dropped once this task is final. */
-  children: TaskRecord[] | undefined = undefined;
+  /** The live tasks this one's handler created, made on first use; each leaves it as it ends, and it is dropped once this task is final. */
+  children: Set<TaskRecord> | undefined = undefined;
   /** Resolvers of `waitFor` calls: the one there is, or a list once there are more (most tasks have one at most). */
   waiters: Waiter | Waiter[] | undefined = undefined;
 

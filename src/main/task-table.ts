@@ -99,7 +99,7 @@ export class TaskTable {
   add(record: TaskRecord): void {
     // A parent is running when it creates a child, so it is in the table.
     const parent = record.parentId === undefined ? undefined : this.#records.get(record.parentId);
-    if (parent !== undefined) (parent.children ??= []).push(record);
+    if (parent !== undefined) (parent.children ??= new Set()).add(record);
     this.#records.set(record.id, record);
     this.#counts.total++;
     this.#counts.pending++;
@@ -241,6 +241,10 @@ export class TaskTable {
     // A task that never started still lists what it would have moved: the caller's buffers, whole.
     record.transfer = undefined;
     record.children = undefined;
+    // A map's cancel holds its input and its chunks' results.
+    record.batch = undefined;
+    // A finished child needs no cancelling with its parent: the parent, still running, lets go of it.
+    if (record.parentId !== undefined) this.#records.get(record.parentId)?.children?.delete(record);
     this.#version++;
     this.observer?.finalized(record);
     this.emit(record, state);

@@ -61,7 +61,7 @@ function settled(context: WorkerTaskContext, value: unknown, began: number): Run
       context.transfer = resolveTransferList('transfer() list', value.list);
       result = value.value;
     }
-    const uncloneable = findUncloneable(result);
+    const uncloneable = findUncloneable(result, context.transfer);
     if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
   } catch (error) {
     return failed(context, error, began);

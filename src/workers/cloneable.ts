@@ -8,7 +8,9 @@
  * A result too large to walk within the bound is handed to `structuredClone` instead, which is
  * the same work Piscina will do; only when that fails is the problem described without a path.
  */
+import { MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../shared/errors.js';
+import { isDetached, type Movable } from '../shared/transfer.js';
 
 /** How many values (objects and primitives alike) the walk looks at, at most. */
 export const MAX_VISITS = 10_000;
@@ -33,15 +35,20 @@ interface Found {
 }
 
 /**
- * Returns what in `value` cannot be cloned, or undefined when it all can. Looks at no more than
- * `limit` values; past that, asks `structuredClone`.
+ * Returns what in `value` cannot be cloned, or undefined when it all can. `moving` is what moves
+ * with it (the handler's `transfer()` list): a MessagePort can only move, so one found elsewhere
+ * in the value cannot be sent. Looks at no more than `limit` values; past that, asks
+ * `structuredClone`, unless a port moves with the value (a clone would have to take it).
  */
-export function findUncloneable(value: unknown, limit = MAX_VISITS): Uncloneable | undefined {
+export function findUncloneable(value: unknown, moving: readonly Movable[] = NOTHING, limit = MAX_VISITS): Uncloneable | undefined {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return undefined;
   // A buffer or a view of one, as handlers that move their result return: nothing inside to walk.
-  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return undefined;
-  const walk = walkValue(value, limit);
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return hasMovedAway(value) ? { path: 'result', description: `result ${MOVED_AWAY}` } : undefined;
+  }
+  const walk = walkValue(value, limit, moving);
   if (walk.found !== undefined || walk.isComplete) return walk.found;
+  if (moving.some((movable) => movable instanceof MessagePort)) return undefined;
   try {
     structuredClone(value);
     return undefined;
@@ -53,8 +60,21 @@ export function findUncloneable(value: unknown, limit = MAX_VISITS): Uncloneable
   }
 }
 
-/** Walks `value` (a handler's result) looking for what cannot be cloned, visiting at most `limit` values. */
-export function walkValue(value: unknown, limit = MAX_VISITS): Walk {
+const NOTHING: readonly Movable[] = [];
+const MOVED_AWAY = 'is a detached ArrayBuffer: it has moved away already';
+
+/** Whether a buffer, or a view's buffer, has been moved away: only an empty one can have been. */
+function hasMovedAway(value: ArrayBuffer | ArrayBufferView): boolean {
+  if (value.byteLength !== 0) return false;
+  const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+  return buffer instanceof ArrayBuffer && isDetached(buffer);
+}
+
+/**
+ * Walks `value` (a handler's result) looking for what cannot be cloned, visiting at most `limit`
+ * values; `moving` is what moves with it.
+ */
+export function walkValue(value: unknown, limit = MAX_VISITS, moving: readonly Movable[] = NOTHING): Walk {
   let visited = 0;
   let isComplete = true;
   const seen = new Set<object>();
@@ -70,8 +90,14 @@ export function walkValue(value: unknown, limit = MAX_VISITS): Walk {
     if (node === null || typeof node !== 'object' || seen.has(node)) return undefined;
     seen.add(node);
     if (node instanceof Promise) return { what: 'is a Promise (await it before returning)', segments: [] };
-    if (node instanceof WeakMap || node instanceof WeakSet) return { what: `is a ${node.constructor.name}`, segments: [] };
-    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date || node instanceof RegExp) return undefined;
+    if (node instanceof WeakMap || node instanceof WeakSet || node instanceof WeakRef || node instanceof FinalizationRegistry) {
+      return { what: `is a ${node.constructor.name}`, segments: [] };
+    }
+    if (node instanceof MessagePort) {
+      return moving.includes(node) ? undefined : { what: 'is a MessagePort, which can only move: list it in transfer()', segments: [] };
+    }
+    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer) return hasMovedAway(node) ? { what: MOVED_AWAY, segments: [] } : undefined;
+    if (node instanceof Date || node instanceof RegExp) return undefined;
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length && isComplete; i++) {
         const found = within(visit(node[i]), `[${i}]`);

@@ -27,7 +27,7 @@ export async function runChunk(task: TaskContext, args: ChunkArgs): Promise<Chun
         list = resolveTransferList('transfer() list', value.list);
         value = value.value;
       }
-      const uncloneable = findUncloneable(value);
+      const uncloneable = findUncloneable(value, list);
       if (uncloneable !== undefined) throw new NotCloneableError(uncloneable.path, uncloneable.description);
       for (const movable of list ?? []) moved.add(movable);
       results.push(args.settle ? { ok: true, value } : value);

@@ -9,8 +9,22 @@ import type { KillSignal } from '../pool.js';
 import { runFailure } from '../run-failure.js';
 import { Run } from './run.js';
 
-/** Why a transfer list can no longer be sent, if it cannot: what it lists has moved away since. */
+/**
+ * What the runs handed to the pool list, until they settle. Piscina posts a run as soon as a thread
+ * is free, but holds it while the pool's threads are still starting: a buffer is detached only
+ * once its run is posted, and until then it must count as moving, or a second task listing it
+ * would be posted with a buffer already gone, which the worker cannot read.
+ */
+const moving = new WeakSet<Movable>();
+
+/** Why a transfer list can no longer be sent, if it cannot: what it lists has moved away since, or is moving. */
 function transferProblem(list: readonly Movable[]): Error | undefined {
+  const taken = list.findIndex((movable) => moving.has(movable));
+  if (taken !== -1) {
+    return new TypeError(
+      `Expected \`options.transfer[${taken}]\` to be an ArrayBuffer or MessagePort that can move, but another task is moving it to a worker`,
+    );
+  }
   // createTask checked the list: all that can have changed since is a buffer moved away.
   if (!list.some(hasMovedAway)) return undefined;
   try {
@@ -32,6 +46,8 @@ function hasMovedAway(movable: Movable): boolean {
 export class WorkerRun extends Run implements KillSignal {
   /** Piscina's listener: calling it makes Piscina terminate the run's worker. */
   #onKill: (() => void) | undefined = undefined;
+  /** What the run moves, counted as moving until it ends. */
+  #moving: readonly Movable[] | undefined = undefined;
 
   protected launch(): void {
     const { record, dispatch } = this;
@@ -43,11 +59,15 @@ export class WorkerRun extends Run implements KillSignal {
       return;
     }
     const request: TaskRequest = [dispatch, record.id, record.name, handler.module, handler.exportName, record.args];
-    this.host.pool.run(request, this, record.transfer).then(
+    const { transfer } = record;
+    this.host.pool.run(request, this, transfer).then(
       (outcome) => this.#settle(handler, outcome),
       (error: unknown) => this.end({ ok: false, error: runFailure(error), progress: undefined }),
     );
-    // Sent: what it listed has moved, and is held by the worker now.
+    if (transfer === undefined) return;
+    // Handed over: what it lists moves with the run, and is the worker's from then on.
+    for (const movable of transfer) moving.add(movable);
+    this.#moving = transfer;
     record.transfer = undefined;
   }
 
@@ -70,6 +90,10 @@ export class WorkerRun extends Run implements KillSignal {
 
   protected override end(outcome: TaskOutcome): void {
     this.host.pool.settled(this.dispatch);
+    if (this.#moving !== undefined) {
+      for (const movable of this.#moving) moving.delete(movable);
+      this.#moving = undefined;
+    }
     super.end(outcome);
   }
 
