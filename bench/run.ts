@@ -21,10 +21,10 @@
  * (side-by-side.tmp.json when quick), never latest.*.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { scenario as cancellation } from './cancellation.js';
 import { scenario as cpuScaling } from './cpu-scaling.js';
 import { scenario as dashboard } from './dashboard.js';
@@ -146,7 +146,7 @@ function relaunch(): void {
 const USAGE =
   `usage: taskloom bench [--quick] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--out <file.json>] [--baseline <dir>]\n` +
   '       (in a clone of the repository: npm run bench -- <options>)\n' +
-  '  --quick           small sizes and 2 rounds instead of 5: under a minute, for checking that it runs\n' +
+  '  --quick           small sizes and fewer rounds (2 instead of 5 in most scenarios): under a minute, for checking that it runs\n' +
   '  --only <names>    run only these scenarios\n' +
   '  --out <file.json> write the report there, and the Markdown next to it; by default a clone writes to\n' +
   '                    bench/results/ and an installed package only prints\n' +
@@ -161,23 +161,25 @@ interface Arguments {
   readonly baseline: Baseline | undefined;
 }
 
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  out: { type: 'string' },
+  baseline: { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
 /** The command line, or undefined after printing the usage (for --help, or a mistake). */
 async function parseArguments(): Promise<Arguments | undefined> {
+  const args = process.argv.slice(2);
   try {
-    const { values } = parseArgs({
-      options: {
-        quick: { type: 'boolean', default: false },
-        only: { type: 'string' },
-        out: { type: 'string' },
-        baseline: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    });
+    const { values } = parseCommandLine(args);
     if (values.help) {
       console.log(USAGE);
       return undefined;
     }
     const scenarios = selectScenarios(values.only);
+    const out = reportPath(values.out);
     const fromEnvironment = process.env['TASKLOOM_BASELINE'];
     const baseline =
       values.baseline !== undefined
@@ -185,12 +187,78 @@ async function parseArguments(): Promise<Arguments | undefined> {
         : fromEnvironment !== undefined && fromEnvironment !== ''
           ? await loadBaseline(fromEnvironment, 'TASKLOOM_BASELINE')
           : undefined;
-    return { quick: values.quick, scenarios, out: values.out === undefined ? undefined : resolve(values.out), baseline };
+    return { quick: values.quick, scenarios, out, baseline };
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     process.exitCode = 2;
     return undefined;
   }
+}
+
+/** parseArgs' own errors: an unknown option, a missing or unwanted value, an argument that is no option. */
+const PARSE_ERRORS: ReadonlySet<unknown> = new Set([
+  'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
+]);
+
+/** parseArgs over `args`, with its own errors told in the project's words; other errors as they are. */
+function parseCommandLine(args: readonly string[]): ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>> {
+  try {
+    return parseArgs({ args: [...args], options: OPTIONS });
+  } catch (error) {
+    if (!(error instanceof Error) || !('code' in error) || !PARSE_ERRORS.has(error.code)) throw error;
+    throw argumentError(args) ?? error;
+  }
+}
+
+/**
+ * The first mistake on the command line, found again in parseArgs' tokens, read leniently: the
+ * tokens say which option and which value it was, which its error does only in its message.
+ */
+function argumentError(args: readonly string[]): TypeError | undefined {
+  const options = Object.keys(OPTIONS).map((name) => `--${name}`);
+  const { tokens } = parseArgs({ args: [...args], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      return new TypeError(`Expected only options among ${options.join(', ')}, got the argument ${JSON.stringify(token.value)}`);
+    }
+    if (token.kind !== 'option') continue;
+    if (!Object.hasOwn(OPTIONS, token.name)) return new TypeError(`Expected an option among ${options.join(', ')}, got ${token.rawName}`);
+    const option = `\`${token.rawName}\``;
+    if (OPTIONS[token.name as keyof typeof OPTIONS].type === 'boolean') {
+      if (token.value !== undefined) return new TypeError(`Expected ${option} to take no value, got ${JSON.stringify(token.value)}`);
+    } else if (token.value === undefined) {
+      return new TypeError(`Expected a value after ${option}, got none`);
+    } else if (!token.inlineValue && token.value.length > 1 && token.value.startsWith('-')) {
+      return new TypeError(
+        `Expected a value after ${option}, got the option ${token.value} (for a value that starts with -, write ${token.rawName}=<value>)`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where `--out` asks for the report, checked now: the report is written only after the run, which
+ * takes minutes, and a path that cannot take it would lose it then. Its folder is created then.
+ */
+function reportPath(out: string | undefined): string | undefined {
+  if (out === undefined) return undefined;
+  const expected = 'Expected `--out` to be the path of a .json file';
+  const received = JSON.stringify(out);
+  if (out === '') throw new RangeError(`${expected}, got ""`);
+  const path = resolve(out);
+  if (isDirectory(path)) throw new RangeError(`${expected}, got ${received}, which is a directory`);
+  if (!out.endsWith('.json')) throw new RangeError(`${expected}, got ${received}`);
+  let ancestor = dirname(path);
+  while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  if (!isDirectory(ancestor)) throw new RangeError(`${expected}, got ${received}, but ${ancestor} is a file, not a directory`);
+  return path;
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
 }
 
 async function main(): Promise<void> {
@@ -299,7 +367,7 @@ function selectScenarios(only: string | undefined): readonly Scenario[] {
   const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
   if (unknown.length > 0) {
     throw new RangeError(
-      `Expected \`--only\` to name scenarios among ${SCENARIOS.map((s) => s.name).join(', ')}, got ${unknown.join(', ')}`,
+      `Expected \`--only\` to name scenarios among ${SCENARIOS.map((s) => s.name).join(', ')}, got ${unknown.map((name) => JSON.stringify(name)).join(', ')}`,
     );
   }
   return SCENARIOS.filter((scenario) => names.includes(scenario.name));

@@ -41,18 +41,25 @@ export const BASELINE_NAME = 'taskloom (baseline)';
  * `option` names where `root` came from, for the error messages.
  */
 export async function loadBaseline(root: string, option: string): Promise<Baseline> {
+  const expected = `Expected ${option} to be the root of a built taskloom checkout`;
+  const received = JSON.stringify(root);
+  if (root === '') throw new RangeError(`${expected}, got ""`);
   const dir = resolve(root);
   const entry = resolve(dir, 'dist', 'index.js');
   const manifestPath = resolve(dir, 'package.json');
-  const expected = `Expected ${option} to be the root of a built taskloom checkout`;
-  if (!existsSync(manifestPath)) throw new RangeError(`${expected}, got ${root}, which has no package.json`);
-  if (!existsSync(entry)) throw new RangeError(`${expected}, got ${root}, which has no dist/index.js: build it first`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name?: unknown; version?: unknown };
-  if (manifest.name !== 'taskloom') {
-    throw new RangeError(
-      `Expected ${option} to be the root of a taskloom checkout, got ${root}, whose package is ${JSON.stringify(manifest.name)}`,
-    );
+  if (!existsSync(manifestPath)) throw new RangeError(`${expected}, got ${received}, which has no package.json`);
+  let manifest: { name?: unknown; version?: unknown } | null;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+  } catch (error) {
+    throw new RangeError(`${expected}, got ${received}, whose package.json does not parse`, { cause: error });
   }
+  if (manifest?.name !== 'taskloom') {
+    const which =
+      typeof manifest?.name === 'string' ? `whose package is ${JSON.stringify(manifest.name)}` : 'whose package.json names no package';
+    throw new RangeError(`${expected}, got ${received}, ${which}`);
+  }
+  if (!existsSync(entry)) throw new RangeError(`${expected}, got ${received}, which has no dist/index.js: build it first`);
   const loaded = (await import(pathToFileURL(entry).href)) as Partial<TaskloomBuild>;
   if (typeof loaded.TaskManager !== 'function' || typeof loaded.workerTask !== 'function') {
     throw new TypeError(`Expected ${entry} to export TaskManager and workerTask, got exports ${Object.keys(loaded).join(', ')}`);

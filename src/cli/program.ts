@@ -84,7 +84,10 @@ export function createProgram(): Command {
   program
     .command('bench')
     .description('run the benchmarks: taskloom against Piscina and each peer pool installed; arguments go to the benchmark runner')
-    .argument('[args...]', 'arguments for the benchmark runner (put them after -- to pass options)')
+    .argument(
+      '[args...]',
+      "the benchmark runner's options, passed on as given (e.g. --quick --only latency); only -h/--help is taken here, for this help: taskloom bench -- --help shows the runner's own usage",
+    )
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (args: string[]) => {
