@@ -1,24 +1,32 @@
 /**
- * `npm run bench:readme [-- <readme.md> [<results.md>]]`: copies the headline of a benchmark
- * report (by default bench/results/latest.md, the last complete full run) into the README
- * (by default README.md), replacing what lies between the two markers, so that the README's
- * figures are those of one committed results file, naming its commit, and never copied by hand.
- * The report's JSON next to it must be of a full run; a commit with "-dirty" is warned about,
- * since then the figures measured changes that no commit holds.
+ * `npm run bench:readme [-- <readme.md> [<results.md>]]`: copies the blocks of a benchmark report
+ * (by default bench/results/latest.md, the last complete full run) into the README (by default
+ * README.md), each replacing what lies between the README's own pair of the same markers: the
+ * headline table, the targets with their verdicts, and the distributed scenario's figures. So the
+ * README's figures are those of one committed results file, naming its commit, and never copied
+ * by hand. Every block of the one must be in the other. The report's JSON next to it must be of a
+ * full run; a commit with "-dirty" is warned about, since then the figures measured changes that
+ * no commit holds.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HEADLINE_END, HEADLINE_START } from './lib/headline.js';
+import { blockMarkers } from './lib/headline.js';
 import { PACKAGE_ROOT } from './lib/paths.js';
 
-/** The text between the markers, markers included, or why it cannot be found. */
-function block(text: string, file: string): { start: number; end: number } {
-  const start = text.indexOf(HEADLINE_START);
-  const end = text.indexOf(HEADLINE_END);
+/** The names of the blocks a text holds: each `<!-- bench:NAME:start -->`, in order. */
+function blockNames(text: string): string[] {
+  return [...text.matchAll(/<!-- bench:([a-z-]+):start -->/g)].map((match) => match[1] as string);
+}
+
+/** Where the block `name` lies in `text`, markers included, or why it cannot be found. */
+function block(text: string, file: string, name: string): { start: number; end: number } {
+  const markers = blockMarkers(name);
+  const start = text.indexOf(markers.start);
+  const end = text.indexOf(markers.end);
   if (start === -1 || end === -1 || end < start) {
-    throw new RangeError(`Expected ${file} to hold a ${HEADLINE_START} line and, after it, a ${HEADLINE_END} line`);
+    throw new RangeError(`Expected ${file} to hold a ${markers.start} line and, after it, a ${markers.end} line`);
   }
-  return { start, end: end + HEADLINE_END.length };
+  return { start, end: end + markers.end.length };
 }
 
 function main(): void {
@@ -37,16 +45,21 @@ function main(): void {
   }
 
   const results = readFileSync(resultsPath, 'utf8');
-  const from = block(results, resultsPath);
   const readme = readFileSync(readmePath, 'utf8');
-  const to = block(readme, readmePath);
-  const updated = readme.slice(0, to.start) + results.slice(from.start, from.end) + readme.slice(to.end);
+  // The headline is always there; every other block of either file must be in both.
+  const names = [...new Set(['headline', ...blockNames(results), ...blockNames(readme)])];
+  let updated = readme;
+  for (const name of names) {
+    const from = block(results, resultsPath, name);
+    const to = block(updated, readmePath, name);
+    updated = updated.slice(0, to.start) + results.slice(from.start, from.end) + updated.slice(to.end);
+  }
   if (updated === readme) {
     console.log(`${readmePath} already quotes ${resultsPath} (commit ${commit})`);
     return;
   }
   writeFileSync(readmePath, updated);
-  console.log(`${readmePath}: the performance table now quotes ${resultsPath} (commit ${commit})`);
+  console.log(`${readmePath}: ${names.join(', ')} now quote ${resultsPath} (commit ${commit})`);
 }
 
 try {

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Figure } from '../bench/lib/figures.js';
-import { HEADLINE_END, HEADLINE_START, headlineTable } from '../bench/lib/headline.js';
+import { blockMarkers, HEADLINE_END, HEADLINE_START, headlineRounds, headlineTable, scenarioTable } from '../bench/lib/headline.js';
 import { loadPrevious, markChanges, type History } from '../bench/lib/history.js';
 import type { Machine } from '../bench/lib/machine.js';
 import { markdownReport, type RunReport } from '../bench/lib/results.js';
-import { summarizePerRound } from '../bench/lib/stats.js';
+import { summarize, summarizePerRound } from '../bench/lib/stats.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -164,8 +164,99 @@ describe('the headline of latest.md', () => {
   });
 });
 
+describe('the blocks of latest.md besides the headline', () => {
+  it('says how many rounds the headline rows had, naming the rows that had another count', () => {
+    const transfer = (subject: string, rounds: number[]): Figure => ({
+      ...figure(subject, rounds),
+      scenario: 'transfer',
+      metric: '64 MiB ArrayBuffer round trip',
+      unit: 'ms',
+      better: 'lower',
+    });
+    const once: Figure = {
+      ...figure('taskloom', [1]),
+      scenario: 'memory',
+      metric: 'heap per pending task, 1,000,000 pending',
+      unit: 'B',
+      better: 'lower',
+      summary: summarize([416]),
+    };
+    const fives = [figure('piscina', [1, 2, 3, 4, 5]), figure('taskloom', [2, 3, 4, 5, 6], 3)];
+    expect(headlineRounds(fives)).toBe('5 rounds');
+    const fifteen = Array.from({ length: 15 }, (_, i) => 0.02 + i / 1e4);
+    const mixed = [...fives, transfer('taskloom, transfer', fifteen), transfer('piscina, transferList + move()', fifteen), once];
+    expect(headlineRounds(mixed)).toBe(
+      '5 rounds; 15 for 64 MiB ArrayBuffer round trip, moved both ways; measured once: heap per pending task, 1,000,000 pending',
+    );
+    const markdown = markdownReport(report(mixed, { none: 'first run' }), 'bench/results/latest.json');
+    expect(markdown).toContain('(in this full run: 5 rounds; 15 for 64 MiB ArrayBuffer round trip, moved both ways; measured once:');
+  });
+
+  it("puts the targets, and the distributed scenario's figures with its notes, between markers of their own", () => {
+    const distributed = (metric: string, subject: string, rounds: number[], unit: string): Figure => ({
+      ...figure(subject, rounds),
+      scenario: 'distributed',
+      metric,
+      unit,
+    });
+    const figures = [
+      distributed('no-op tasks/s, 1 process', 'taskloom distributed', [1500, 1600, 1700], 'tasks/s'),
+      distributed('no-op tasks/s, 1 process', 'BullMQ, plain processor', [3800, 3900, 4000], 'tasks/s'),
+      distributed("Redis's own time per task", 'taskloom distributed', [175], 'µs'),
+    ];
+    expect(scenarioTable(figures, 'distributed').split('\n')).toEqual([
+      '| figure | taskloom distributed | BullMQ, plain processor |',
+      '| --- | ---: | ---: |',
+      '| no-op tasks/s, 1 process | 1,600/s (1,500–1,700) | 3,900/s (3,800–4,000) |',
+      "| Redis's own time per task | 175 µs |  |",
+    ]);
+    expect(scenarioTable(figures, 'latency')).toBe('');
+
+    const base = report(figures, { none: 'first run' });
+    const markdown = markdownReport(
+      {
+        ...base,
+        scenarios: { distributed: { title: 'Distributed', notes: ['estimate: Redis saturates near 5720 tasks/s'] } },
+        targets: [{ target: 'a target', measured: 'taskloom p50', value: 2, limit: 1, unit: '×', met: false }],
+      },
+      'bench/results/latest.json',
+    );
+    const block = (name: string): string => {
+      const { start, end } = blockMarkers(name);
+      return markdown.slice(markdown.indexOf(start), markdown.indexOf(end) + end.length);
+    };
+    expect(block('targets')).toContain('Every target of the run at commit `0123456`, judged on the medians:');
+    expect(block('targets')).toContain('- **MISSED** a target: taskloom p50 = 2.00 ×');
+    expect(block('distributed')).toContain('Measured at commit `0123456` (full run)');
+    expect(block('distributed')).toContain('| no-op tasks/s, 1 process | 1,600/s (1,500–1,700) | 3,900/s (3,800–4,000) |');
+    expect(block('distributed')).toContain('- estimate: Redis saturates near 5720 tasks/s');
+    // A run without the distributed scenario has no such block.
+    expect(markdownReport(report([figure('piscina', [1, 2])], { none: 'first run' }), 'x.json')).not.toContain(
+      blockMarkers('distributed').start,
+    );
+  });
+});
+
 describe('npm run bench:readme', () => {
-  const README = ['# Project', '', '## Performance', '', HEADLINE_START, 'old figures', HEADLINE_END, '', '## After', ''].join('\n');
+  const targets = blockMarkers('targets');
+  const README = [
+    '# Project',
+    '',
+    '## Performance',
+    '',
+    HEADLINE_START,
+    'old figures',
+    HEADLINE_END,
+    '',
+    '### Targets',
+    '',
+    targets.start,
+    'old targets',
+    targets.end,
+    '',
+    '## After',
+    '',
+  ].join('\n');
 
   async function results(dir: string, mode: 'full' | 'quick', commit = machine.taskloom): Promise<string> {
     const figures = [figure('piscina', [1, 2, 3])];
@@ -190,8 +281,15 @@ describe('npm run bench:readme', () => {
     const updated = await readFile(readme, 'utf8');
     const markdown = await readFile(latest, 'utf8');
     const headline = markdown.slice(markdown.indexOf(HEADLINE_START), markdown.indexOf(HEADLINE_END) + HEADLINE_END.length);
-    expect(updated).toBe(README.replace(`${HEADLINE_START}\nold figures\n${HEADLINE_END}`, headline));
+    const targetList = markdown.slice(markdown.indexOf(targets.start), markdown.indexOf(targets.end) + targets.end.length);
+    expect(updated).toBe(
+      README.replace(`${HEADLINE_START}\nold figures\n${HEADLINE_END}`, headline).replace(
+        `${targets.start}\nold targets\n${targets.end}`,
+        targetList,
+      ),
+    );
     expect(updated).not.toContain('old figures');
+    expect(updated).not.toContain('old targets');
     // Run again, it changes nothing.
     expect((await readmeScript(readme, latest)).stdout).toContain('already quotes');
     expect(await readFile(readme, 'utf8')).toBe(updated);
@@ -208,6 +306,16 @@ describe('npm run bench:readme', () => {
     const full = await results(dir, 'full');
     await writeFile(readme, '# Project without markers\n');
     await expect(readmeScript(readme, full)).rejects.toMatchObject({ stderr: expect.stringContaining(HEADLINE_START) as unknown });
+    // Every block of the results must have its place in the README, and the other way round.
+    const withoutTargets = README.replace(`${targets.start}\nold targets\n${targets.end}`, '');
+    await writeFile(readme, withoutTargets);
+    await expect(readmeScript(readme, full)).rejects.toMatchObject({ stderr: expect.stringContaining(targets.start) as unknown });
+    const distributed = blockMarkers('distributed');
+    await writeFile(readme, `${README}${distributed.start}\nold\n${distributed.end}\n`);
+    await expect(readmeScript(readme, full)).rejects.toMatchObject({
+      stderr: expect.stringContaining(`Expected ${full} to hold a ${distributed.start} line`) as unknown,
+    });
+    expect(await readFile(readme, 'utf8')).toBe(`${README}${distributed.start}\nold\n${distributed.end}\n`);
   });
 
   it('warns when the run measured uncommitted changes', async () => {

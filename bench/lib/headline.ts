@@ -10,8 +10,16 @@ import { formatChange } from './history.js';
 import { ratioSpread, roundSpread, type Spread, type Statistic } from './stats.js';
 import { formatNumber, formatSpread, markdownRow } from './table.js';
 
-export const HEADLINE_START = '<!-- bench:headline:start -->';
-export const HEADLINE_END = '<!-- bench:headline:end -->';
+/**
+ * The markers around a block of latest.md that `npm run bench:readme` copies into the README,
+ * wherever the README holds the same two markers.
+ */
+export function blockMarkers(block: string): { readonly start: string; readonly end: string } {
+  return { start: `<!-- bench:${block}:start -->`, end: `<!-- bench:${block}:end -->` };
+}
+
+export const HEADLINE_START = blockMarkers('headline').start;
+export const HEADLINE_END = blockMarkers('headline').end;
 
 /** The pool columns, in order, by subject name, with their headers. */
 const COLUMNS = [
@@ -145,12 +153,59 @@ function ratioCell(ours: Figure, base: Figure | undefined, statistic: Statistic,
   return `${ratioNumber(ratio)}×${baseLabel === undefined ? '' : ` ${baseLabel}`}${range}`;
 }
 
+/** A row of the headline table as it will be printed, with the figures in it. */
+interface Line {
+  readonly label: string;
+  readonly cells: Partial<Record<Column, string>>;
+  readonly ratio: string;
+  readonly figures: readonly Figure[];
+}
+
 /**
  * The headline table of `figures`: the rows whose figures the run measured, and the pool columns
  * that have at least one figure. Empty when none of its rows was measured.
  */
 export function headlineTable(figures: readonly Figure[]): string {
-  const lines: { label: string; cells: Partial<Record<Column, string>>; ratio: string }[] = [];
+  const lines = headlineLines(figures);
+  if (lines.length === 0) return '';
+  const columns = COLUMNS.filter(([column]) => lines.some((line) => line.cells[column] !== undefined));
+  const header = ['figure', ...columns.map(([, title]) => title), 'taskloom ÷ Piscina'];
+  const align = ['---', ...columns.map(() => '---:'), '---:'];
+  return [
+    markdownRow(header),
+    markdownRow(align),
+    ...lines.map((line) => markdownRow([line.label, ...columns.map(([column]) => line.cells[column] ?? ''), line.ratio])),
+  ].join('\n');
+}
+
+/**
+ * How many rounds the cells of the headline table are medians of: the most common count, then
+ * the rows of each other count, as in "5 rounds; 15 for 64 MiB ArrayBuffer round trip, moved
+ * both ways; measured once: heap per pending task, 100,000". A scenario whose trips are short
+ * runs more rounds than the rest, and one whose figure counts bytes, not time, runs one.
+ */
+export function headlineRounds(figures: readonly Figure[]): string {
+  const byCount = new Map<number, string[]>();
+  for (const line of headlineLines(figures)) {
+    const counts = new Set(line.figures.map((figure) => figure.summary.rounds?.p50.length ?? 1));
+    for (const count of counts) {
+      const labels = byCount.get(count) ?? [];
+      if (!labels.includes(line.label)) labels.push(line.label);
+      byCount.set(count, labels);
+    }
+  }
+  const [most, ...rest] = [...byCount.entries()].sort(([, a], [, b]) => b.length - a.length);
+  if (most === undefined) return 'none';
+  const others = rest.sort(([a], [b]) => b - a);
+  const exceptions = others.map(([count, labels]) => {
+    const rows = labels.map((label) => label.split(' (')[0]).join(', ');
+    return count === 1 ? `measured once: ${rows}` : `${count} for ${rows}`;
+  });
+  return [`${most[0]} rounds`, ...exceptions].join('; ');
+}
+
+function headlineLines(figures: readonly Figure[]): Line[] {
+  const lines: Line[] = [];
   for (const row of ROWS) {
     const ofScenario = figures.filter((figure) => figure.scenario === row.scenario);
     const test = row.metric;
@@ -163,23 +218,45 @@ export function headlineTable(figures: readonly Figure[]): string {
     const ours = find(subjectOf('taskloom'));
     if (ours === undefined) continue;
     const cells: Partial<Record<Column, string>> = {};
+    const used: Figure[] = [];
     for (const [column] of COLUMNS) {
       const figure = find(subjectOf(column));
-      if (figure !== undefined) cells[column] = cell(figure, statistic);
+      if (figure === undefined) continue;
+      cells[column] = cell(figure, statistic);
+      used.push(figure);
     }
     // The ratio is to the figure's own baseline: raw Piscina unless the scenario names another.
     const baseSubject = ours.baseline;
     const base = baseSubject === undefined ? undefined : find(baseSubject);
     const isPiscinaColumn = baseSubject === subjectOf('piscina');
-    lines.push({ label: row.label(metric), cells, ratio: ratioCell(ours, base, statistic, isPiscinaColumn ? undefined : baseSubject) });
+    lines.push({
+      label: row.label(metric),
+      cells,
+      ratio: ratioCell(ours, base, statistic, isPiscinaColumn ? undefined : baseSubject),
+      figures: used,
+    });
   }
-  if (lines.length === 0) return '';
-  const columns = COLUMNS.filter(([column]) => lines.some((line) => line.cells[column] !== undefined));
-  const header = ['figure', ...columns.map(([, title]) => title), 'taskloom ÷ Piscina'];
-  const align = ['---', ...columns.map(() => '---:'), '---:'];
-  return [
-    markdownRow(header),
-    markdownRow(align),
-    ...lines.map((line) => markdownRow([line.label, ...columns.map(([column]) => line.cells[column] ?? ''), line.ratio])),
-  ].join('\n');
+  return lines;
+}
+
+/**
+ * The figures of one scenario as a table, one row per metric and one column per subject, in the
+ * order the scenario reported them: each cell its median with the spread of its rounds. Empty
+ * when the scenario measured nothing.
+ */
+export function scenarioTable(figures: readonly Figure[], scenario: string): string {
+  const own = figures.filter((figure) => figure.scenario === scenario);
+  const metrics = [...new Set(own.map((figure) => figure.metric))];
+  const subjects = [...new Set(own.map((figure) => figure.subject))];
+  if (metrics.length === 0) return '';
+  const rows = metrics.map((metric) =>
+    markdownRow([
+      metric,
+      ...subjects.map((subject) => {
+        const figure = own.find((candidate) => candidate.metric === metric && candidate.subject === subject);
+        return figure === undefined ? '' : cell(figure, 'p50');
+      }),
+    ]),
+  );
+  return [markdownRow(['figure', ...subjects]), markdownRow(['---', ...subjects.map(() => '---:')]), ...rows].join('\n');
 }

@@ -6,12 +6,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Check, Figure, ScenarioResult, Target } from './figures.js';
-import { HEADLINE_END, HEADLINE_START, headlineTable } from './headline.js';
+import { blockMarkers, HEADLINE_END, HEADLINE_START, headlineRounds, headlineTable, scenarioTable } from './headline.js';
 import { NOISY_CHANGE, type PreviousRun } from './history.js';
 import type { Machine } from './machine.js';
 import { PACKAGE_ROOT, RESULTS_DIR } from './paths.js';
 import type { Skipped } from './peers.js';
-import { FULL_ROUNDS, QUICK_ROUNDS } from './rounds.js';
 import { describeTarget, markdownTable, targetVerdict } from './table.js';
 
 export interface RunReport {
@@ -101,7 +100,6 @@ function describeRun(report: RunReport): string {
  * markers `npm run bench:readme` looks for. `source` names the results file.
  */
 export function headlineMarkdown(report: RunReport, source: string): string {
-  const rounds = report.mode === 'full' ? FULL_ROUNDS : QUICK_ROUNDS;
   const previous =
     'none' in report.previous
       ? `No figure is compared with an earlier run: ${report.previous.none}.`
@@ -118,12 +116,47 @@ export function headlineMarkdown(report: RunReport, source: string): string {
     '',
     headlineTable(report.figures),
     '',
-    `Each cell is a median over rounds (${rounds} in a ${report.mode} run) that visit every subject in turn, with the lowest and highest round in brackets (none: measured once); ` +
+    `Each cell is a median over rounds that visit every subject in turn (in this ${report.mode} run: ${headlineRounds(report.figures)}), with the lowest and highest round in brackets (none: measured once); ` +
       "the ratio is taskloom's median ÷ its baseline's in the same run (raw Piscina unless named), with the lowest and highest per-round ratio. " +
       `${previous} Every figure, the targets and the machine: \`${source}\` and the Markdown next to it.`,
     ...skipped,
     HEADLINE_END,
   ].join('\n');
+}
+
+/** Every target with its verdict, between the markers of the README's Targets list. */
+function targetsMarkdown(report: RunReport): string[] {
+  const { start, end } = blockMarkers('targets');
+  return [
+    start,
+    `Every target of the run at commit \`${shortCommit(report.machine.taskloom)}\`, judged on the medians:`,
+    '',
+    ...report.targets.map((target) => `- **${targetVerdict(target)}** ${describeTarget(target)}`),
+    end,
+  ];
+}
+
+/**
+ * The distributed scenario's figures and what its notes work out from them (where Redis
+ * saturates), between the markers of the README's "Cost and scaling": none when it did not run.
+ */
+function distributedMarkdown(report: RunReport): string[] {
+  const table = scenarioTable(report.figures, 'distributed');
+  if (table === '') return [];
+  const { start, end } = blockMarkers('distributed');
+  const notes = report.scenarios['distributed']?.notes ?? [];
+  return [
+    '',
+    '## Across processes',
+    '',
+    start,
+    `Measured at commit \`${shortCommit(report.machine.taskloom)}\` (${report.mode} run): each cell is a median over rounds, with the lowest and highest round in brackets (none: measured once).`,
+    '',
+    table,
+    '',
+    ...notes.map((note) => `- ${note}`),
+    end,
+  ];
 }
 
 export function markdownReport(report: RunReport, source: string): string {
@@ -142,7 +175,8 @@ export function markdownReport(report: RunReport, source: string): string {
     '',
     '## Targets',
     '',
-    ...report.targets.map((target) => `- **${targetVerdict(target)}** ${describeTarget(target)}`),
+    ...targetsMarkdown(report),
+    ...distributedMarkdown(report),
   ];
   if (report.checks.length > 0) {
     lines.push(
