@@ -268,6 +268,34 @@ describe('a task waiting in a batch', () => {
     expectEachTasksEventsInOrder(events, ids);
   });
 
+  it('that is stopped is heard to end as soon as it returns, though the items after it never pause: none runs twice', async () => {
+    const cancelGraceMs = 200;
+    const manager = createManager({ autoStart: true, maxConcurrentTasks: 1, cancelGraceMs, batchBudgetMs: SURE });
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 100));
+    await warmUp(manager, 'batchItem', { index: 99, runs });
+    const thread = (await manager.waitFor(manager.createTask('Thread', fixture('threadId')))).result;
+    const gates = [0, 1].map(() => ({ started: createGate(), release: createGate() }));
+    const ids = items(6, runs, (index) => (index < 2 ? { mode: 'hold', ...gates[index] } : {})).map((args) =>
+      manager.createTask(`t${args.index}`, fixture('batchItem'), { args }),
+    );
+    await expectHandedOut(manager, ids.at(-1)!);
+    await waitGate(gates[0]!.started);
+    expect(manager.cancelTask(ids[0]!)).toBe(true);
+    // Item 0 returns well within its grace period, and item 1 starts at once, in the same
+    // synchronous stretch, where the worker reads no message: the cancel's abort is never read.
+    openGate(gates[0]!.release);
+    await waitGate(gates[1]!.started);
+    // Had the main thread not heard that item 0 ended, the grace period would end its worker now.
+    await new Promise((resolve) => setTimeout(resolve, 3 * cancelGraceMs));
+    openGate(gates[1]!.release);
+    await manager.onIdle();
+    expect(manager.getTask(ids[0]!)!.state).toBe('cancelled');
+    for (const id of ids.slice(1)) expect(manager.getTask(id)).toMatchObject({ state: 'completed', attempts: 1 });
+    expect(Array.from(runs.subarray(0, 6))).toEqual([1, 1, 1, 1, 1, 1]);
+    // The same worker ran them all, and runs the next task too.
+    expect((await manager.waitFor(manager.createTask('Thread', fixture('threadId')))).result).toBe(thread);
+  });
+
   it('that had finished when its worker was terminated runs again, alone; those behind run once', async () => {
     const manager = createManager({ autoStart: true, maxConcurrentTasks: 1, cancelGraceMs: 30, batchBudgetMs: SURE });
     const runs = new Int32Array(new SharedArrayBuffer(4 * 100));

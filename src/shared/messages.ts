@@ -101,9 +101,13 @@ export interface BatchItem {
 /**
  * The state of an item of a batch, in the batch's shared memory. The worker moves an item from
  * UNSTARTED to STARTED (then DONE) and the main thread from UNSTARTED to CANCELLED, each with a
- * compare-and-exchange: exactly one of them wins, so a cancelled item never starts.
+ * compare-and-exchange: exactly one of them wins, so a cancelled item never starts. The main
+ * thread moves a running item it stops (cancelled, or past its time limit) from STARTED to
+ * STOPPING: the worker, as it marks the item DONE, then reports its end at once. The stop's
+ * message may not be read before the batch's end, should the items after it run one after
+ * another without a pause, and the item's grace period would then run out for nothing.
  */
-export const ItemState = { UNSTARTED: 0, STARTED: 1, DONE: 2, CANCELLED: 3 } as const;
+export const ItemState = { UNSTARTED: 0, STARTED: 1, DONE: 2, CANCELLED: 3, STOPPING: 4 } as const;
 
 /** Where the start times begin in a batch's shared memory: after the states, 8-byte aligned. */
 export function startTimesOffset(items: number): number {

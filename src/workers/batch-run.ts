@@ -113,9 +113,11 @@ class BatchRunner implements ContextHost {
       unregister(context);
       this.#index = -1;
       this.#context = undefined;
-      Atomics.store(this.#states, i, ItemState.DONE);
+      const state = Atomics.exchange(this.#states, i, ItemState.DONE);
       this.#outcomes.push(outcome);
       if (context.transfer !== undefined) this.#addTransfer(context.transfer);
+      // The main thread stopped this item and waits to hear that it has ended, with a deadline.
+      if (state === ItemState.STOPPING) this.#report(undefined);
     }
     const result: BatchOutcome = { from: this.#from, outcomes: this.#outcomes, reports: this.#reports, threadId };
     return this.#transfer.length === 0 ? result : withTransfer(result, this.#transfer);

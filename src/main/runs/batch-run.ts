@@ -84,6 +84,11 @@ export class BatchRun implements KillSignal {
     return Atomics.compareExchange(this.#states, index, ItemState.UNSTARTED, ItemState.CANCELLED) === ItemState.UNSTARTED;
   }
 
+  /** Asks the worker to report item `index`'s end as soon as it has one: the item, running, is being stopped. */
+  hurry(index: number): void {
+    Atomics.compareExchange(this.#states, index, ItemState.STARTED, ItemState.STOPPING);
+  }
+
   /** When item `index` started on its worker (ms since the epoch), once it has. */
   startTimeOf(index: number): number {
     return this.#startTimes[index] ?? Date.now();
@@ -300,6 +305,7 @@ export class ItemRun extends Run {
   }
 
   protected interrupt(reason: Error): void {
+    this.#batch.hurry(this.#index);
     this.host.pool.abort(this.dispatch, serializeError(reason));
   }
 
