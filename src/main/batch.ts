@@ -11,7 +11,7 @@ import { NO_RETRY } from './retry.js';
 import type { Scheduler } from './scheduler.js';
 import type { TaskTable } from './task-table.js';
 import type { FinalTaskState } from '../shared/task.js';
-import type { TaskRecord } from './task-record.js';
+import { newTaskId, type TaskRecord } from './task-record.js';
 
 /** The worker handler that runs a chunk, resolved from the built package like the entry. */
 const CHUNK_TASK = workerTask(new URL('../workers/map-chunk.js', import.meta.url), 'runChunk');
@@ -104,7 +104,9 @@ export class MapRun<Result> implements AsyncIterableIterator<Result> {
     const spec = { name, handler, args: undefined, priority, timeoutMs: Infinity, retry: NO_RETRY, parentId: undefined };
     // The batch's record is cancelled by cancelTask, stop() or the signal; an already-aborted
     // signal cancels it here, and cancelChunks then ends the iteration at once.
-    this.id = scheduler.createBatch(spec, () => this.cancelChunks());
+    // The id is made first: a 'created' listener may cancel the batch, whose error names it.
+    this.id = newTaskId();
+    scheduler.createBatch(this.id, spec, () => this.cancelChunks());
     if (signal?.aborted) scheduler.cancel(this.id, 'its signal was aborted');
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
     void this.#pump();

@@ -121,8 +121,10 @@ export class Scheduler {
 
   create(spec: TaskSpec): string {
     const record = new TaskRecord(newTaskId(), this.#seq++, spec);
-    this.#table.add(record);
+    // Queued before 'created' is announced: a listener that cancels the task, or stops the
+    // manager, finds it in the queue and takes it out.
     this.#queue.push(record);
+    this.#table.add(record);
     this.#scheduleDrain();
     return record.id;
   }
@@ -133,8 +135,8 @@ export class Scheduler {
    */
   restore(recover: (seq: number) => TaskRecord): void {
     const record = recover(this.#seq++);
-    this.#table.add(record);
     this.#queue.push(record);
+    this.#table.add(record);
     this.#scheduleDrain();
   }
 
@@ -147,13 +149,13 @@ export class Scheduler {
     return record;
   }
 
-  /** Records a `map` batch: one task record, pending until `startBatch`, that holds no slot. */
-  createBatch(spec: TaskSpec, onCancel: () => void): string {
-    const record = new TaskRecord(newTaskId(), this.#seq++, spec);
+  /** Records a `map` batch, with the id its caller made: one task record, pending until `startBatch`, that holds no slot. */
+  createBatch(id: string, spec: TaskSpec, onCancel: () => void): void {
+    const record = new TaskRecord(id, this.#seq++, spec);
     record.batch = { cancel: onCancel };
-    this.#table.add(record);
+    // Known as a batch before 'created' is announced, in case a listener cancels it.
     this.#batches.add(record);
-    return record.id;
+    this.#table.add(record);
   }
 
   startBatch(id: string): void {
@@ -163,13 +165,19 @@ export class Scheduler {
     this.#afterPendingLeft();
   }
 
-  /** Ends a `map` batch: its error, when it failed, is its message as the task's `error`. */
+  /**
+   * Ends a `map` batch: its error, when it failed, is its message as the task's `error`. A batch
+   * that ends before any chunk started (its input was empty, or threw) starts first, as every
+   * task that is not cancelled while pending does.
+   */
   finishBatch(id: string, state: FinalTaskState, result?: unknown, error?: Error): void {
     const record = this.#table.get(id);
     if (record === undefined || !isLive(record)) return;
     this.#batches.delete(record);
+    if (record.state === TaskState.PENDING) this.#table.start(record);
     if (state === TaskState.COMPLETED) record.progress = 100;
     this.#finalize(record, state, result, error?.message, error === undefined ? undefined : serializeError(error));
+    this.#afterPendingLeft();
     this.#checkIdle();
   }
 
@@ -243,6 +251,8 @@ export class Scheduler {
 
   /** Starts dispatching. The promise resolves once the manager has stopped. */
   run(): Promise<void> {
+    // Stopped, or stopping: nothing will be dispatched again.
+    if (this.#stopped !== undefined) return this.#stopped;
     if (this.#runner === undefined) {
       this.#runner = new Promise((resolve) => (this.#resolveRunner = resolve));
       this.#isDispatching = true;
@@ -396,19 +406,21 @@ export class Scheduler {
       this.#finalize(record, TaskState.FAILED, undefined, message, failure);
       return;
     }
-    this.#table.requeue(record);
     const delay = retryDelay(retry, record.attempts);
     if (delay <= 0) {
       this.#queue.push(record);
-      return;
+    } else {
+      this.#delayed.add(record);
+      record.retryTimer = setTimeout(() => {
+        record.retryTimer = undefined;
+        this.#delayed.delete(record);
+        this.#queue.push(record);
+        this.#drain();
+      }, delay);
     }
-    this.#delayed.add(record);
-    record.retryTimer = setTimeout(() => {
-      record.retryTimer = undefined;
-      this.#delayed.delete(record);
-      this.#queue.push(record);
-      this.#drain();
-    }, delay);
+    // Announced once it waits for its next attempt: a 'retrying' listener that cancels the task,
+    // or stops the manager, finds it in the queue or among the delayed and takes it out.
+    this.#table.requeue(record);
   }
 
   #finalize(record: TaskRecord, state: FinalTaskState, result?: unknown, error?: string, failure?: SerializedError): void {

@@ -247,6 +247,9 @@ export class TaskTable {
     if (record.parentId !== undefined) this.#records.get(record.parentId)?.children?.delete(record);
     this.#version++;
     this.observer?.finalized(record);
+    // Retained before it is announced: a listener that removes it, or clears the finished tasks,
+    // finds it there (with maxFinishedTasks 0 it is already gone).
+    this.#finished.add(record);
     this.emit(record, state);
     const waiters = record.waiters;
     if (waiters !== undefined) {
@@ -255,7 +258,6 @@ export class TaskTable {
       if (typeof waiters === 'function') waiters(snapshot);
       else for (const resolve of waiters) resolve(snapshot);
     }
-    this.#finished.add(record);
   }
 
   /** Resolves with the task's snapshot once it is final; undefined for an unknown id. */
