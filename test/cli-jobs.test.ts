@@ -64,6 +64,16 @@ describe('timeoutMs and retry in a job file', () => {
     ['zero', { timeoutMs: 0 }, 'field "timeoutMs": expected a number of milliseconds > 0, got `0` (number)'],
     ['a negative number', { timeoutMs: -1 }, 'field "timeoutMs": expected a number of milliseconds > 0, got `-1` (number)'],
     ['null', { timeoutMs: null }, 'field "timeoutMs": expected a number of milliseconds > 0, got `null` (null)'],
+    [
+      'longer than a timer holds',
+      { timeoutMs: 3e9 },
+      'field "timeoutMs": expected at most 2147483647 ms (about 24.8 days), got `3000000000` (number)',
+    ],
+    [
+      'a retry delay longer than a timer holds',
+      { retry: { attempts: 2, delayMs: 3e9 } },
+      'field "retry": Expected `retry.delayMs` to be at most 2147483647 ms (about 24.8 days), got `3000000000` (number)',
+    ],
     ['retry as a number', { retry: 3 }, 'field "retry": expected an object such as { "attempts": 3 }, got `3` (number)'],
     ['retry as an array', { retry: [3] }, 'field "retry": expected an object such as { "attempts": 3 }, got `[array of 1]` (array)'],
     ['no attempt at all', { retry: { attempts: 0 } }, 'field "retry.attempts": expected a positive integer, got `0` (number)'],

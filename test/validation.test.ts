@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TaskManager, workerTask } from 'taskloom';
+import { MAX_TIMER_MS } from '../dist/shared/validate.js';
+import { NO_RETRY, retryDelay } from '../dist/main/retry.js';
 import { createManager, fixture } from './helpers.js';
 
 describe('bad input is refused with a TypeError or RangeError that names the argument', () => {
@@ -18,6 +20,44 @@ describe('bad input is refused with a TypeError or RangeError that names the arg
     expect(() => new TaskManager({ workerPreload: ['./relative.mjs'] })).toThrow(
       /`options.workerPreload\[0\]` to be a file: URL or an absolute path/,
     );
+  });
+
+  it('refuses a time longer than a timer holds, which Node would cut to 1 ms', () => {
+    const tooLong = 2 ** 31;
+    const atMost = 'to be at most 2147483647 ms (about 24.8 days)';
+    expect(() => new TaskManager({ timeoutMs: tooLong })).toThrow(RangeError);
+    expect(() => new TaskManager({ timeoutMs: tooLong })).toThrow(`Expected \`options.timeoutMs\` ${atMost}, or Infinity for none`);
+    expect(() => new TaskManager({ cancelGraceMs: tooLong })).toThrow(`Expected \`options.cancelGraceMs\` ${atMost}`);
+    expect(() => new TaskManager({ retry: { attempts: 2, delayMs: tooLong } })).toThrow(`Expected \`options.retry.delayMs\` ${atMost}`);
+    expect(() => new TaskManager({ retry: { attempts: 2, maxDelayMs: tooLong } })).toThrow(
+      `Expected \`options.retry.maxDelayMs\` ${atMost}`,
+    );
+    expect(() => new TaskManager({ batchBudgetMs: 2 ** 30 })).toThrow('Expected `options.batchBudgetMs` to be at most 1073741823');
+    const manager = createManager();
+    expect(() => manager.createTask('x', fixture('echo'), { timeoutMs: tooLong })).toThrow(RangeError);
+    expect(manager.getStats().total).toBe(0);
+    // The longest a timer holds, and no limit at all, are fine.
+    expect(() => new TaskManager({ timeoutMs: 2 ** 31 - 1, cancelGraceMs: 2 ** 31 - 1, retry: { maxDelayMs: Infinity } })).not.toThrow();
+    expect(() => new TaskManager({ timeoutMs: Infinity })).not.toThrow();
+  });
+
+  it('keeps an exponential retry delay within what a timer holds, however many retries', () => {
+    const policy = { ...NO_RETRY, attempts: 100, backoff: 'exponential' as const, delayMs: 1000 };
+    expect(retryDelay(policy, 3, () => 0)).toBe(4000);
+    expect(retryDelay(policy, 40, () => 0)).toBe(MAX_TIMER_MS);
+    expect(MAX_TIMER_MS).toBe(2 ** 31 - 1);
+  });
+
+  it("checks the workers' resource limits, which a worker would fail to start with", () => {
+    expect(() => new TaskManager({ resourceLimits: { maxOldGenerationSizeMb: -5 } })).toThrow(
+      'Expected `options.resourceLimits.maxOldGenerationSizeMb` to be a finite number > 0, got `-5` (number)',
+    );
+    expect(() => new TaskManager({ resourceLimits: { stackSizeMb: 'x' as unknown as number } })).toThrow(TypeError);
+    expect(() => new TaskManager({ resourceLimits: { maxOldGenerationSize: 64 } as never })).toThrow(
+      /^Unknown option `options.resourceLimits.maxOldGenerationSize`: expected one of `maxYoungGenerationSizeMb`/,
+    );
+    expect(() => new TaskManager({ resourceLimits: 64 as never })).toThrow('Expected `options.resourceLimits` to be an object');
+    expect(() => new TaskManager({ resourceLimits: { maxOldGenerationSizeMb: 64, stackSizeMb: 4 } })).not.toThrow();
   });
 
   it('checks createTask arguments', () => {

@@ -6,7 +6,7 @@
 import { resolveRetry } from '../main/retry.js';
 import { errorMessage } from '../shared/errors.js';
 import type { RetryOptions } from '../shared/task.js';
-import { received } from '../shared/validate.js';
+import { MAX_TIMER_MS, received } from '../shared/validate.js';
 
 /** Reports a problem with a field of the job: `field` as in `retry.attempts`. */
 export type Report = (field: string, detail: string) => void;
@@ -26,6 +26,10 @@ export function checkTimeoutMs(job: Record<string, unknown>, report: Report): nu
   const value = job['timeoutMs'];
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     report('timeoutMs', `expected a number of milliseconds > 0, ${received(value)}`);
+    return undefined;
+  }
+  if (value > MAX_TIMER_MS) {
+    report('timeoutMs', `expected at most ${MAX_TIMER_MS} ms (about 24.8 days), ${received(value)}`);
     return undefined;
   }
   return value;

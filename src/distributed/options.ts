@@ -2,7 +2,15 @@
 import { hostname } from 'node:os';
 import type { RedisOptions } from 'ioredis';
 import { resolveOptions, type ResolvedOptions, type TaskManagerOptions } from '../main/options.js';
-import { checkBoolean, checkNonEmptyString, checkObject, checkOptions, checkPositiveInteger, received } from '../shared/validate.js';
+import {
+  checkBoolean,
+  checkNonEmptyString,
+  checkObject,
+  checkOptions,
+  checkPositiveInteger,
+  checkTimerMs,
+  received,
+} from '../shared/validate.js';
 
 /** The TaskManager options that a distributed manager takes too, with the same meaning. */
 type SharedOptions = Pick<
@@ -104,9 +112,10 @@ export function resolveDistributedOptions(options: DistributedTaskManagerOptions
     ...withoutUndefined({ work, connectTimeoutMs, stalledIntervalMs, lockDurationMs, maxStalledCount }),
   };
   checkBoolean('options.work', resolved.work);
-  checkPositiveInteger('options.connectTimeoutMs', resolved.connectTimeoutMs);
-  checkPositiveInteger('options.stalledIntervalMs', resolved.stalledIntervalMs);
-  checkPositiveInteger('options.lockDurationMs', resolved.lockDurationMs);
+  for (const key of ['connectTimeoutMs', 'stalledIntervalMs', 'lockDurationMs'] as const) {
+    checkPositiveInteger(`options.${key}`, resolved[key]);
+    checkTimerMs(`options.${key}`, resolved[key]);
+  }
   checkPositiveInteger('options.maxStalledCount', resolved.maxStalledCount);
   const localOptions = withoutUndefined(shared) as TaskManagerOptions;
   return {

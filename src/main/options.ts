@@ -13,11 +13,12 @@ import {
   checkBoolean,
   checkFiniteNumber,
   checkNonNegativeNumber,
-  checkObject,
   checkOneOf,
   checkOptions,
   checkPositiveInteger,
   checkPositiveNumber,
+  checkTimerMs,
+  MAX_TIMER_MS,
   received,
 } from '../shared/validate.js';
 
@@ -196,7 +197,7 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
   };
   checkPositiveInteger('options.maxConcurrentTasks', resolved.maxConcurrentTasks);
   checkBoolean('options.autoStart', resolved.autoStart);
-  checkNonNegativeNumber('options.cancelGraceMs', resolved.cancelGraceMs);
+  checkTimerMs('options.cancelGraceMs', resolved.cancelGraceMs);
   if (resolved.maxFinishedTasks !== Infinity) {
     if (typeof resolved.maxFinishedTasks !== 'number' || !Number.isInteger(resolved.maxFinishedTasks)) {
       throw new TypeError(
@@ -208,8 +209,12 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
   checkLimit('options.maxPendingTasks', resolved.maxPendingTasks);
   checkTimeout('options.timeoutMs', resolved.timeoutMs);
   checkNonNegativeNumber('options.batchBudgetMs', resolved.batchBudgetMs);
+  // A batch that runs past twice its budget gives back what it has not started: a timer holds that.
+  if (resolved.batchBudgetMs > MAX_BATCH_BUDGET_MS) {
+    throw new RangeError(`Expected \`options.batchBudgetMs\` to be at most ${MAX_BATCH_BUDGET_MS}, ${received(resolved.batchBudgetMs)}`);
+  }
   checkPositiveInteger('options.maxBatchSize', resolved.maxBatchSize);
-  if (resolved.resourceLimits !== undefined) checkObject('options.resourceLimits', resolved.resourceLimits);
+  if (resolved.resourceLimits !== undefined) checkResourceLimits(resolved.resourceLimits);
   checkOneOf('options.onInterrupted', resolved.onInterrupted, INTERRUPTED_POLICIES);
   if (resolved.maxJournalAge !== Infinity) checkPositiveNumber('options.maxJournalAge', resolved.maxJournalAge);
   if (resolved.logger !== undefined && resolved.logger !== false && !isLogger(resolved.logger)) {
@@ -218,17 +223,37 @@ export function resolveOptions(options: TaskManagerOptions | undefined): Resolve
   return resolved;
 }
 
+const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/**
+ * The workers' resource limits, as Worker takes them: each a number of megabytes > 0. A worker
+ * given a bad one fails to start, which would leave its task waiting for a thread that never comes.
+ */
+function checkResourceLimits(limits: ResourceLimits): void {
+  const given = checkOptions('options.resourceLimits', limits, RESOURCE_LIMITS);
+  for (const key of RESOURCE_LIMITS) {
+    if (given[key] !== undefined) checkPositiveNumber(`options.resourceLimits.${key}`, given[key]);
+  }
+}
+
 /** A positive integer, or Infinity for no limit. */
 function checkLimit(name: string, value: unknown): void {
   if (value !== Infinity) checkPositiveInteger(name, value);
 }
 
-/** A time limit in milliseconds: a number > 0, or Infinity for none. */
+/** A time limit in milliseconds: a number > 0 that a timer can hold, or Infinity for none. */
 export function checkTimeout(name: string, value: unknown): asserts value is number {
   if (value === Infinity) return;
   checkFiniteNumber(name, value);
   if (value <= 0) throw new RangeError(`Expected \`${name}\` to be a number of milliseconds > 0, ${received(value)}`);
+  if (value > MAX_TIMER_MS) {
+    throw new RangeError(
+      `Expected \`${name}\` to be at most ${MAX_TIMER_MS} ms (about 24.8 days), or Infinity for none, ${received(value)}`,
+    );
+  }
 }
+
+const MAX_BATCH_BUDGET_MS = Math.floor((MAX_TIMER_MS - 1) / 2);
 
 function resolvePreload(preload: unknown): string[] {
   if (preload === undefined) return [];

@@ -1,6 +1,15 @@
 /** Retry policies: what callers may pass, how it is checked, and the delay before each retry. */
 import type { RetryOptions } from '../shared/task.js';
-import { checkBoolean, checkNonNegativeNumber, checkOneOf, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
+import {
+  checkBoolean,
+  checkNonNegativeNumber,
+  checkOneOf,
+  checkPositiveInteger,
+  checkTimerMs,
+  MAX_TIMER_MS,
+  received,
+  withDefaults,
+} from '../shared/validate.js';
 
 export type RetryPolicy = Readonly<Required<RetryOptions>>;
 
@@ -23,17 +32,20 @@ export function resolveRetry(name: string, options: RetryOptions | undefined, ba
   const policy = withDefaults(name, options, KNOWN, base);
   checkPositiveInteger(`${name}.attempts`, policy.attempts);
   checkOneOf(`${name}.backoff`, policy.backoff, BACKOFFS);
-  checkNonNegativeNumber(`${name}.delayMs`, policy.delayMs);
-  if (policy.maxDelayMs !== Infinity) checkNonNegativeNumber(`${name}.maxDelayMs`, policy.maxDelayMs);
+  checkTimerMs(`${name}.delayMs`, policy.delayMs);
+  if (policy.maxDelayMs !== Infinity) checkTimerMs(`${name}.maxDelayMs`, policy.maxDelayMs);
   checkNonNegativeNumber(`${name}.jitter`, policy.jitter);
   if (policy.jitter > 1) throw new RangeError(`Expected \`${name}.jitter\` to be between 0 and 1, ${received(policy.jitter)}`);
   checkBoolean(`${name}.retryOnTimeout`, policy.retryOnTimeout);
   return Object.freeze(policy);
 }
 
-/** The delay before retry number `retry` (1 for the first retry). */
+/**
+ * The delay before retry number `retry` (1 for the first retry). An exponential one stops growing
+ * at `maxDelayMs`, and at the longest a timer holds: past it, a timer would fire at once.
+ */
 export function retryDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   const grown = policy.backoff === 'exponential' ? policy.delayMs * 2 ** (retry - 1) : policy.delayMs;
-  const capped = Math.min(grown, policy.maxDelayMs);
+  const capped = Math.min(grown, policy.maxDelayMs, MAX_TIMER_MS);
   return capped * (1 - policy.jitter * random());
 }

@@ -111,3 +111,15 @@ export function withDefaults<T extends object, D extends Partial<T>>(
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<T>;
   return { ...defaults, ...defined };
 }
+
+/** The longest delay a Node timer holds: longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay in milliseconds that a timer can hold: a number from `min` (0, or just above it when `min` is 'positive') to MAX_TIMER_MS. */
+export function checkTimerMs(name: string, value: unknown, min: 'zero' | 'positive' = 'zero'): asserts value is number {
+  if (min === 'positive') checkPositiveNumber(name, value);
+  else checkNonNegativeNumber(name, value);
+  if (value > MAX_TIMER_MS) {
+    throw new RangeError(`Expected \`${name}\` to be at most ${MAX_TIMER_MS} ms (about 24.8 days), ${received(value)}`);
+  }
+}
