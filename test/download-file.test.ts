@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -138,6 +138,51 @@ describe('downloadFile', () => {
     expect(tooMany.error).toContain('at most 5');
     expect(tokens).toHaveLength(6);
     expect(await filesIn(dir)).toEqual(['redirected.bin']);
+  });
+
+  it('adds the redirect limit to the error only when the last answer is a redirect left unfollowed', async () => {
+    const { server, dir, manager } = await setup((request, response) => {
+      const left = Number(/^\/hop\/(\d+)$/.exec(request.url ?? '')?.[1]);
+      if (left > 0) response.writeHead(302, { location: `/hop/${left - 1}` }).end();
+      else response.writeHead(404).end();
+    });
+    const run = (path: string): Promise<Task> =>
+      manager.waitFor(
+        manager.createTask('Download', actions.downloadFile, {
+          args: { url: `${server.base}${path}`, destination: join(dir, 'never.bin') },
+        }),
+      );
+
+    // 5 redirects, then a 404: the limit played no part.
+    const missing = await run(`/hop/${MAX_REDIRECTIONS}`);
+    expect(missing.state).toBe(TaskState.FAILED);
+    expect(missing.error).toBe(`HttpStatusError: GET ${server.base}/hop/${MAX_REDIRECTIONS} answered 404 Not Found`);
+
+    const tooMany = await run(`/hop/${MAX_REDIRECTIONS + 1}`);
+    expect(tooMany.error).toBe(
+      `HttpStatusError: GET ${server.base}/hop/${MAX_REDIRECTIONS + 1} answered 302 Found (redirects are followed at most ${MAX_REDIRECTIONS} times)`,
+    );
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('restarts the stall timeout at each redirect: hops that each answer in time may take longer than timeoutMs in all', async () => {
+    const body = randomBytes(1000);
+    const { server, dir, manager } = await setup((request, response) => {
+      const left = Number(/^\/hop\/(\d+)$/.exec(request.url ?? '')?.[1]);
+      // Every answer, the 4 redirects and the file, comes 100 ms after its request: 500 ms in all.
+      setTimeout(() => {
+        if (left > 0) response.writeHead(302, { location: `/hop/${left - 1}` }).end();
+        else response.writeHead(200, { 'content-length': body.length }).end(body);
+      }, 100);
+    });
+    const destination = join(dir, 'slow-hops.bin');
+
+    const task = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { url: `${server.base}/hop/4`, destination, timeoutMs: 300 } }),
+    );
+
+    expect(task.state, task.error).toBe(TaskState.COMPLETED);
+    expect(sha256(await readFile(destination))).toBe(sha256(body));
   });
 
   it('sends none of its headers to another origin after a redirect, unless crossOriginHeaders names them', async () => {
@@ -452,6 +497,82 @@ describe('downloadFile', () => {
     );
     expect(failed.error).toBe('RangeError: Expected `options.chunkSize` to be a positive integer, got `0` (number)');
     expect(requests).toBe(0);
+  });
+
+  it('rejects a header name that is not a token, or a value with CR, LF, NUL or past Latin-1, before any request', async () => {
+    let requests = 0;
+    const { server, dir, manager } = await setup((_request, response) => {
+      requests++;
+      response.end();
+    });
+    const options = { url: server.base, destination: join(dir, 'x') };
+    const cases: [Record<string, string>, Error][] = [
+      [
+        { 'bad header': 'v' },
+        new TypeError(
+          'Expected the name of `options.headers["bad header"]` to be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~), got `"bad header"` (string)',
+        ),
+      ],
+      [
+        { '': 'v' },
+        new TypeError(
+          'Expected the name of `options.headers[""]` to be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~), got `""` (string)',
+        ),
+      ],
+      [
+        { 'x-ok': 'fine', 'x-injected': 'a\r\nx-evil: 1' },
+        new TypeError(
+          'Expected `options.headers["x-injected"]` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, got `"a\\r\\nx-evil: 1"` (string)',
+        ),
+      ],
+      [
+        { 'x-nul': 'a\0b' },
+        new TypeError(
+          'Expected `options.headers["x-nul"]` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, got `"a\\u0000b"` (string)',
+        ),
+      ],
+      [
+        { 'x-price': '5 \u20ac' },
+        new TypeError(
+          'Expected `options.headers["x-price"]` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, got `"5 \u20ac"` (string)',
+        ),
+      ],
+    ];
+
+    for (const [headers, expected] of cases) {
+      await expect(downloadFile(handMadeContext(), { ...options, headers })).rejects.toThrow(expected);
+      const task = await manager.waitFor(manager.createTask('Download', actions.downloadFile, { args: { ...options, headers } }));
+      expect(task.error).toBe(`TypeError: ${expected.message}`);
+    }
+    expect(requests).toBe(0);
+
+    // Tabs, spaces and Latin-1 letters are fine.
+    const fine = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { ...options, headers: { 'X-Name_1.~': 'caf\u00e9\tau lait' } } }),
+    );
+    expect(fine.state, fine.error).toBe(TaskState.COMPLETED);
+    expect(requests).toBe(1);
+  });
+
+  it('refuses a destination that is an existing folder before sending the request', async () => {
+    let requests = 0;
+    const { server, dir, manager } = await setup((_request, response) => {
+      requests++;
+      response.end('data');
+    });
+    const folder = join(dir, 'folder');
+    await mkdir(folder);
+    const expected = new RangeError(`Expected \`options.destination\` to be the path of a file, but ${folder} is a directory`);
+
+    await expect(downloadFile(handMadeContext(), { url: server.base, destination: folder })).rejects.toThrow(expected);
+    const task = await manager.waitFor(
+      manager.createTask('Download', actions.downloadFile, { args: { url: server.base, destination: folder } }),
+    );
+
+    expect(task.state).toBe(TaskState.FAILED);
+    expect(task.error).toBe(`RangeError: ${expected.message}`);
+    expect(requests).toBe(0);
+    expect(await readdir(folder)).toEqual([]);
   });
 
   it('can be called from any handler, and rejects with the reason when its signal aborts', async () => {

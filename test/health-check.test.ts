@@ -123,6 +123,53 @@ describe('periodicHealthCheck', () => {
     expect(await expecting('/ok', [200, 204])).toBe(true);
   });
 
+  it('records an answer cut short as a failed check: a reset, or a body shorter than its content-length', async () => {
+    const server = await serve((request, response) => {
+      // '/short' announces 100000 bytes, '/reset' is chunked: both stop after 30000 and drop the connection.
+      response.writeHead(200, request.url === '/short' ? { 'content-length': 100_000 } : {});
+      response.write(Buffer.alloc(30_000), () => request.socket.destroy());
+    });
+    const task = handMadeContext();
+
+    const short = await periodicHealthCheck(task, { url: `${server.base}/short`, maxChecks: 1 });
+    const reset = await periodicHealthCheck(task, { url: `${server.base}/reset`, maxChecks: 1 });
+
+    expect(short).toMatchObject({ checks: 1, healthy: 0, unhealthy: 1, avgLatencyMs: null });
+    expect(short.results[0]).toMatchObject({ ok: false, status: null, latencyMs: null });
+    expect(short.results[0]?.error).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/short: the body ended after \d+ of 100000 bytes \(other side closed\)$/,
+    );
+    expect(reset.results[0]).toMatchObject({
+      ok: false,
+      status: null,
+      latencyMs: null,
+      error: `GET ${server.base}/reset failed: other side closed`,
+    });
+    expect(task.logged.map((line) => line.level)).toEqual(['warn', 'warn']);
+  });
+
+  it('reads a large answer to its last byte: a check is ok only once the whole answer has arrived', async () => {
+    const body = Buffer.alloc(1024 * 1024, 'x');
+    const server = await serve((request, response) => {
+      response.writeHead(200, { 'content-length': body.length });
+      // '/held' sends all but the last byte, then waits.
+      if (request.url === '/held') response.write(body.subarray(0, -1));
+      else response.end(body);
+    });
+    const task = handMadeContext();
+
+    const whole = await periodicHealthCheck(task, { url: `${server.base}/whole`, maxChecks: 1 });
+    const held = await periodicHealthCheck(task, { url: `${server.base}/held`, maxChecks: 1, timeoutMs: 200 });
+
+    expect(whole.results[0]).toMatchObject({ ok: true, status: 200, latencyMs: expect.any(Number) as unknown });
+    expect(held.results[0]).toMatchObject({
+      ok: false,
+      status: null,
+      latencyMs: null,
+      error: `GET ${server.base}/held timed out: no complete answer within 200 ms`,
+    });
+  });
+
   it('stops at once when cancelled while waiting for the next check', async () => {
     const server = await serve((_request, response) => response.end('ok'));
     const { manager } = createActionManager({ cancelGraceMs: 15_000 });

@@ -2,10 +2,7 @@
  * Waiting and watchdogs for the built-in actions. Every wait ends at once when its signal
  * aborts, rejecting with the signal's reason, and leaves no timer or listener behind.
  */
-import { checkPositiveNumber, received } from '../shared/validate.js';
-
-/** The longest delay a Node.js timer takes; a longer one would fire after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
+import { checkPositiveNumber, MAX_TIMER_MS, received } from '../shared/validate.js';
 
 /** Resolves after `ms` milliseconds, or rejects with `signal.reason` as soon as it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

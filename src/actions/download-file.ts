@@ -3,7 +3,7 @@
  * progress, a SHA-256 digest, size limits and a stall timeout.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { TaskloomError } from '../shared/errors.js';
@@ -33,7 +33,8 @@ export interface DownloadFileOptions {
   url: string | URL;
   /**
    * Where to save the file. A relative path resolves against the working directory. Its folder
-   * is created if missing; an existing file is replaced only once the whole body has arrived.
+   * is created if missing; an existing file is replaced only once the whole body has arrived,
+   * and an existing folder is refused before the request is sent.
    * @example './downloads/report.pdf'
    */
   destination: string;
@@ -61,7 +62,8 @@ export interface DownloadFileOptions {
   crossOriginHeaders?: readonly string[];
   /**
    * Fails the download when nothing arrives for this many milliseconds: neither the response
-   * headers nor the next piece of the body. It limits a stall, not the whole download.
+   * headers (each redirect's, too) nor the next piece of the body. It limits a stall, not the
+   * whole download, nor a chain of redirects.
    * @default undefined (undici's own limits apply: 300 s for headers and between body chunks)
    * @example 30_000
    */
@@ -123,6 +125,7 @@ const UNKNOWN_LENGTH_LOG_MS = 1000;
  */
 export async function downloadFile(task: TaskContext, options: DownloadFileOptions): Promise<DownloadFileResult> {
   const resolved = resolveOptions(options);
+  await checkNotDirectory('options.destination', resolved.destination);
   task.signal.throwIfAborted();
   return new Download(task, resolved).run();
 }
@@ -175,16 +178,17 @@ class Download {
     let contentType: string | null = null;
     try {
       if (timeoutMs !== undefined) link.watch(timeoutMs, () => new HttpTimeoutError(this.#href, timeoutMs));
-      const { response, redirects } = await getFollowingRedirects(url, {
+      const { response, isRedirectOverLimit } = await getFollowingRedirects(url, {
         dispatcher: agent.dispatcher,
         signal: link.signal,
         maxRedirections: MAX_REDIRECTIONS,
         headers,
         crossOriginHeaders,
         highWaterMark: chunkSize,
+        // The stall limit is per answer: a chain of quick redirects may take longer in all.
+        onAnswer: () => link.touch(),
       });
-      link.touch();
-      this.#checkResponse(response, redirects);
+      this.#checkResponse(response, isRedirectOverLimit);
       contentType = headerValue(response.headers, 'content-type') ?? null;
       this.#isWritingToDisk = true;
       await mkdir(dirname(destination), { recursive: true });
@@ -225,11 +229,14 @@ class Download {
     return result;
   }
 
-  /** Fails on a status outside 2xx, or a content-length over maxBytes, before anything is written. */
-  #checkResponse({ statusCode: status, statusText: sent, headers, body }: Dispatcher.ResponseData, redirects: number): void {
+  /**
+   * Fails on a status outside 2xx, or a content-length over maxBytes, before anything is written.
+   * The redirect limit is named only when it is why the answer is a redirect.
+   */
+  #checkResponse({ statusCode: status, statusText: sent, headers, body }: Dispatcher.ResponseData, isRedirectOverLimit: boolean): void {
     if (!isSuccess(status)) {
       discardBody(body);
-      const hint = redirects === MAX_REDIRECTIONS ? ` (redirects are followed at most ${MAX_REDIRECTIONS} times)` : '';
+      const hint = isRedirectOverLimit ? ` (redirects are followed at most ${MAX_REDIRECTIONS} times)` : '';
       throw new HttpStatusError(this.#href, status, statusText(status, sent), hint);
     }
     this.#expected = contentLength(headers);
@@ -303,6 +310,13 @@ async function modeOf(path: string): Promise<number | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** Refuses a folder up front: the rename into place would fail only once the whole body had arrived. */
+async function checkNotDirectory(name: string, path: string): Promise<void> {
+  // Any other trouble with the path is reported by the steps that write there.
+  const stats = await lstat(path).catch(() => undefined);
+  if (stats?.isDirectory() === true) throw new RangeError(`Expected \`${name}\` to be the path of a file, but ${path} is a directory`);
 }
 
 /** Checks a list of header names, and gives them in lowercase. */

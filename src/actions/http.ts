@@ -26,15 +26,33 @@ export function checkHttpUrl(name: string, value: unknown): URL {
   return url;
 }
 
-/** Checks that `value` is undefined or a plain object of header names to string values. */
+/** An HTTP token (RFC 9110), the form a header name must take. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What Node and undici refuse in a header value: control characters but tab (CR, LF, NUL...), and anything past Latin-1. */
+const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Checks that `value` is undefined or a plain object of header names to string values, each of
+ * which undici can send: here, a bad one names its option, where at request time it would only
+ * fail the request with "invalid header key".
+ */
 export function checkHeaders(name: string, value: unknown): asserts value is Record<string, string> | undefined {
   if (value === undefined) return;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`Expected \`${name}\` to be an object of header names to strings, ${received(value)}`);
   }
   for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry !== 'string') {
-      throw new TypeError(`Expected \`${name}[${JSON.stringify(key)}]\` to be a string, ${received(entry)}`);
+    const entryName = `${name}[${JSON.stringify(key)}]`;
+    if (!TOKEN.test(key)) {
+      throw new TypeError(
+        `Expected the name of \`${entryName}\` to be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), ${received(key)}`,
+      );
+    }
+    if (typeof entry !== 'string') throw new TypeError(`Expected \`${entryName}\` to be a string, ${received(entry)}`);
+    if (FORBIDDEN_IN_VALUE.test(entry)) {
+      throw new TypeError(
+        `Expected \`${entryName}\` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, ${received(entry)}`,
+      );
     }
   }
 }

@@ -1,13 +1,13 @@
 /**
  * periodicHealthCheck: GETs a URL at a fixed interval and records how each check went.
  */
-import { request } from 'undici';
-import { HttpTimeoutError } from './errors.js';
+import { request, type Dispatcher } from 'undici';
+import { HttpTimeoutError, IncompleteBodyError } from './errors.js';
 import { errorMessage } from '../shared/errors.js';
 import { checkNonNegativeNumber, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
 import { checkTimeoutMs, LinkedAbort, sleepUntil } from './abortable.js';
-import { checkHttpUrl, createRunAgent, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
+import { checkHttpUrl, contentLength, createRunAgent, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
 
 export interface PeriodicHealthCheckOptions {
   /**
@@ -48,11 +48,11 @@ export interface PeriodicHealthCheckOptions {
 export interface HealthCheckRecord {
   /** When the check started, as an ISO 8601 string. */
   at: string;
-  /** Whether the answer came in time with an expected status. */
+  /** Whether the whole answer came in time, with an expected status. */
   ok: boolean;
-  /** The answer's status, or null when there was no answer (refused, timed out). */
+  /** The answer's status, or null when no whole answer came (refused, timed out, cut short). */
   status: number | null;
-  /** From sending the request to the end of the answer, in milliseconds; null without an answer. */
+  /** From sending the request to the end of the answer, in milliseconds; null without a whole answer. */
   latencyMs: number | null;
   /** What went wrong, when `ok` is false. */
   error?: string;
@@ -78,8 +78,9 @@ const KNOWN_OPTIONS = ['url', 'intervalSeconds', 'maxChecks', 'timeoutMs', 'expe
 
 /**
  * Runs `maxChecks` GET requests against `url`, `intervalSeconds` apart, the first at once.
- * A failed check (refused, timed out, unexpected status) is recorded, never fatal. Progress
- * is the share of checks done, and each check is logged: at info when ok, at warn otherwise.
+ * A failed check (refused, timed out, cut short, unexpected status) is recorded, never fatal.
+ * Progress is the share of checks done, and each check is logged: at info when ok, at warn
+ * otherwise.
  *
  * @example
  * // In a handler of your own:
@@ -129,7 +130,7 @@ async function checkOnce(
   link.watch(timeoutMs, () => new HttpTimeoutError(url.href, timeoutMs, 'no complete answer within'));
   try {
     const response = await request(url, { method: 'GET', signal: link.signal, dispatcher: agent.dispatcher });
-    await response.body.dump();
+    await readToEnd(url.href, response);
     link.signal.throwIfAborted();
     const status = response.statusCode;
     const latencyMs = roundTo(performance.now() - started, 1);
@@ -142,6 +143,23 @@ async function checkOnce(
   } finally {
     link.dispose();
   }
+}
+
+/**
+ * Reads a body to its end, keeping none of it: an answer counts only once it has all arrived,
+ * so a reset, or an end before the content-length, throws. (undici's `dump()` would swallow
+ * both, and drop any body over 128 KiB unread.)
+ */
+async function readToEnd(href: string, { headers, body }: Dispatcher.ResponseData): Promise<void> {
+  const expected = contentLength(headers);
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) bytes += chunk.length;
+  } catch (error) {
+    if (expected !== undefined && bytes < expected) throw new IncompleteBodyError(href, bytes, expected, { cause: error });
+    throw error;
+  }
+  if (expected !== undefined && bytes < expected) throw new IncompleteBodyError(href, bytes, expected);
 }
 
 function logCheck(task: TaskContext, href: string, number: number, total: number, record: HealthCheckRecord): void {

@@ -25,17 +25,19 @@ export interface GetOptions {
   readonly crossOriginHeaders?: ReadonlySet<string>;
   /** The response body's buffer, in bytes. */
   readonly highWaterMark?: number;
+  /** Called as each answer's headers arrive, the redirects' included: a sign of life for a stall watchdog. */
+  readonly onAnswer?: () => void;
 }
 
 export interface GetResult {
   readonly response: Dispatcher.ResponseData;
-  /** How many redirects were followed to get `response`. */
-  readonly redirects: number;
+  /** Whether `response` is a redirect left unfollowed because `maxRedirections` were followed already. */
+  readonly isRedirectOverLimit: boolean;
 }
 
 /** GETs `url`, following up to `maxRedirections` redirects. */
 export async function getFollowingRedirects(url: URL, options: GetOptions): Promise<GetResult> {
-  const { dispatcher, signal, maxRedirections, highWaterMark, crossOriginHeaders = new Set<string>() } = options;
+  const { dispatcher, signal, maxRedirections, highWaterMark, onAnswer, crossOriginHeaders = new Set<string>() } = options;
   const visited = new Set<string>();
   let headers = options.headers ?? {};
   let current = url;
@@ -43,8 +45,10 @@ export async function getFollowingRedirects(url: URL, options: GetOptions): Prom
     visited.add(current.href);
     const sizing = highWaterMark === undefined ? {} : { highWaterMark };
     const response = await request(current, { method: 'GET', headers, signal, dispatcher, ...sizing });
-    const next = redirects < maxRedirections ? redirectTarget(current, response) : undefined;
-    if (next === undefined) return { response, redirects };
+    onAnswer?.();
+    const next = redirectTarget(current, response);
+    if (next === undefined) return { response, isRedirectOverLimit: false };
+    if (redirects >= maxRedirections) return { response, isRedirectOverLimit: true };
     await response.body.dump({ limit: MAX_REDIRECT_BODY_BYTES, signal });
     if (visited.has(next.href)) throw new RedirectLoopError(url.href, current.href, next.href);
     if (next.origin !== current.origin) {
