@@ -200,6 +200,17 @@ describe('taskloom run', () => {
     expect(logLines(exit.stderr).filter((line) => line.msg === 'task failed')).toHaveLength(2);
   });
 
+  it('stops quietly, with exit code 141, when the reader of its output goes away', async () => {
+    // Its document, over 4 MB, is far more than a pipe holds: the reader is gone before it is written.
+    const cli = taskloom('run', join(FIXTURES, 'big-result.json'), '--json');
+    cli.child.stdout?.once('data', () => cli.child.stdout?.destroy());
+    const exit = await cli.exited;
+
+    // No "Error: write EPIPE" and its stack trace: nothing at all.
+    expect(exit.stderr).toBe('');
+    expect(exit.code).toBe(141);
+  });
+
   describe('a bad job file is reported before anything runs, with exit code 2', () => {
     const cases = [
       ['invalid JSON', 'invalid-json.json', 'invalid JSON at line 3, column'],

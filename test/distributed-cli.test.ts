@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderView } from '../dist/cli/live-view.js';
-import { sharedRedis } from './fixtures/distributed/redis-server.js';
+import { freePort, sharedRedis } from './fixtures/distributed/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -17,14 +17,6 @@ const JOBS = fileURLToPath(new URL('./fixtures/distributed/jobs.json', import.me
 
 let redis: { url: string; close: () => Promise<void> };
 const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  redis = await sharedRedis();
-});
-
-afterAll(async () => {
-  await redis.close();
-});
 
 afterEach(async () => {
   await Promise.all(
@@ -62,6 +54,14 @@ function printed(child: ChildProcess, output: () => string, text: string): Promi
 }
 
 describe('taskloom worker and taskloom run --redis', () => {
+  beforeAll(async () => {
+    redis = await sharedRedis();
+  });
+
+  afterAll(async () => {
+    await redis.close();
+  });
+
   it('runs a job file on a worker process, then the worker stops on Ctrl-C', { timeout: 60_000 }, async () => {
     const queue = `cli-${randomUUID()}`;
     const worker = taskloom(['worker', '--redis', redis.url, '--queue', queue, '--concurrency', '2']);
@@ -111,5 +111,48 @@ describe('taskloom worker and taskloom run --redis', () => {
     expect(lines[2]).toMatch(/^ {2}Resize \[█+░+\] {2}50% {2}0:01 {2}alpha:101$/);
     expect(lines[3]).toMatch(/beta:202$/);
     expect(lines[2]!.length).toBeLessThanOrEqual(80);
+  });
+});
+
+/** The exit code of a process that has been started, once it exits. */
+async function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  return child.exitCode;
+}
+
+// Refused before any connection is made, or with nothing listening: no Redis needed.
+describe('taskloom run --redis, without a Redis', () => {
+  it.each([
+    ['a --redis that is not a URL', ['--redis', 'notaurl', '--queue', 'q'], 'Expected `options.redis` to be a redis:// URL'],
+    ['a --redis that is not a redis:// URL', ['--redis', 'http://127.0.0.1:6379', '--queue', 'q'], 'redis:// or rediss:// URL'],
+    ['a --queue with a colon', ['--redis', 'redis://127.0.0.1:1', '--queue', 'a:b'], "Expected `options.queue` to be a name without ':'"],
+  ])('refuses %s as bad usage: one line, exit code 2', async (_kind, options, message) => {
+    const run = taskloom(['run', JOBS, ...options]);
+
+    expect(await exitCode(run.child)).toBe(2);
+    expect(run.errors()).toMatch(/^taskloom run: .+\n$/);
+    expect(run.errors()).toContain(message);
+    expect(run.output()).toBe('');
+  });
+
+  it('says once why a Redis that does not answer could not be reached', { timeout: 30_000 }, async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const run = taskloom(['run', JOBS, '--redis', url, '--queue', 'q']);
+
+    expect(await exitCode(run.child)).toBe(2);
+    const prefix = `taskloom run: nothing was run: Could not reach Redis at ${url}: `;
+    expect(run.errors()).toMatch(/^[^\n]+\n$/);
+    expect(run.errors().startsWith(prefix), run.errors()).toBe(true);
+    const reason = run.errors().slice(prefix.length, -1);
+    expect(reason).not.toBe('');
+    expect(run.errors().split(reason)).toHaveLength(2);
+    // The log line of the failed start gives the same message: the reason is not repeated.
+    const logged = run
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { err?: { message?: string } }).err?.message)
+      .filter((message) => message !== undefined);
+    expect(logged).toEqual([`Could not reach Redis at ${url}: ${reason}`]);
   });
 });

@@ -35,18 +35,14 @@ export interface DistributedRunOptions {
 const EVENTS = ['created', 'started', 'progress', 'completed', 'failed', 'cancelled'] as const;
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-/** Runs `jobs` on the queue to the end, or until interrupted; returns the exit code. */
+/**
+ * Runs `jobs` on the queue to the end, or until interrupted; returns the exit code. Throws a
+ * UsageError, before anything runs, for an option the manager refuses.
+ */
 export async function runDistributedJobs(jobs: readonly Job[], options: DistributedRunOptions): Promise<number> {
   let view: LiveView | undefined;
   const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
-  const manager = new DistributedTaskManager({
-    redis: options.redis,
-    queue: options.queue,
-    work: options.work,
-    maxConcurrentTasks: options.concurrency,
-    workerPreload: options.preload,
-    logger,
-  });
+  const manager = createManager(options, logger);
   try {
     await manager.ready();
   } catch (error) {
@@ -103,6 +99,26 @@ export async function runDistributedJobs(jobs: readonly Job[], options: Distribu
   const writeError = await reportRun(document, options, view === undefined ? logger : undefined);
   const outcome: RunOutcome = { document, signal, writeError };
   return exitCodeOf(outcome);
+}
+
+/**
+ * The manager of the run. Its constructor checks the options at once, throwing a TypeError or
+ * a RangeError for one it refuses (`--redis notaurl`, `--queue a:b`): a usage error, nothing run.
+ */
+function createManager(options: DistributedRunOptions, logger: Logger): DistributedTaskManager {
+  try {
+    return new DistributedTaskManager({
+      redis: options.redis,
+      queue: options.queue,
+      work: options.work,
+      maxConcurrentTasks: options.concurrency,
+      workerPreload: options.preload,
+      logger,
+    });
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 function createLogger(options: DistributedRunOptions, print: (line: string) => void): Logger {

@@ -10,6 +10,11 @@ export const ExitCode = {
   INTERRUPTED: 130,
   /** Stopped by SIGTERM. */
   TERMINATED: 143,
+  /**
+   * The reader of stdout or stderr went away (`taskloom demo | head -1`): taskloom stops there,
+   * quietly. 128 + SIGPIPE, as a shell reports for a program that a broken pipe stopped.
+   */
+  BROKEN_PIPE: 141,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -7,6 +7,16 @@ import { CommanderError } from 'commander';
 import { createProgram } from './program.js';
 import { ExitCode } from './exit-codes.js';
 
+// Once the reader of our output has gone (`taskloom demo | head -1`), a write to it fails with
+// EPIPE, emitted as an 'error' event that would end the process with a stack trace. Nothing
+// more can be shown to anyone: stop quietly, as a program stopped by SIGPIPE does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.BROKEN_PIPE);
+    throw error;
+  });
+}
+
 try {
   await createProgram().parseAsync(process.argv);
 } catch (error) {

@@ -71,7 +71,10 @@ export async function connect(Redis: Libraries['Redis'], redis: RedisOptions, la
     return client;
   } catch (error) {
     client.disconnect();
-    throw new RedisUnavailableError(label, errorMessage(error), { cause: error });
+    // Not chained as the cause: its message, the whole of what it says (ioredis's "Connection is
+    // closed." or the timeout above), is already the error's own, and pino's err serializer
+    // appends a cause's message to it, which logged it twice.
+    throw new RedisUnavailableError(label, errorMessage(error));
   } finally {
     clearTimeout(timer);
   }
