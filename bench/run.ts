@@ -298,7 +298,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`  (${((performance.now() - scenarioStarted) / 1000).toFixed(1)} s)\n`);
   }
-  await closePools();
+  await closePools((line) => context.log(line));
   const wallTimeSeconds = (performance.now() - started) / 1000;
 
   const path = args.out ?? defaultReportPath(reportName(args, results.length));

@@ -119,11 +119,27 @@ async function openWarm(name: string, size: number, create: () => OpenPool): Pro
   };
 }
 
-/** Closes every pool given back. */
-export async function closePools(): Promise<void> {
+/** How long closing a pool may take before the run goes on without it. */
+const CLOSE_DEADLINE_MS = 10_000;
+
+/**
+ * Closes every pool given back. A pool whose close has not settled by the deadline is left, with
+ * a line on `log`: poolifier's destroy() now and then never settles, with nothing left running
+ * to settle it, and the run would otherwise end there, its report unwritten.
+ */
+export async function closePools(log: (line: string) => void): Promise<void> {
   const pools = [...idlePools.values()].flat();
   idlePools.clear();
-  await Promise.all(pools.map((pool) => pool.close()));
+  await Promise.all(
+    pools.map(async (pool) => {
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (deadline = setTimeout(resolve, CLOSE_DEADLINE_MS, 'late')));
+      const outcome = await Promise.race([pool.close().then(() => 'closed' as const), late]);
+      clearTimeout(deadline);
+      if (outcome === 'late')
+        log(`${pool.name} (${pool.size} threads): close did not settle within ${CLOSE_DEADLINE_MS / 1000} s; going on without it`);
+    }),
+  );
 }
 
 function createPool(name: PoolName, size: number): OpenPool {
