@@ -95,6 +95,15 @@ function movableOf(list: string, index: number, entry: unknown): Movable {
   return buffer;
 }
 
+/**
+ * Whether a buffer, or a view's buffer, has been moved away. A view's own length is read first:
+ * only an empty one can sit on a moved buffer, and reading a small view's `buffer` may allocate it.
+ */
+export function hasMovedAway(value: unknown): boolean {
+  if (value instanceof ArrayBuffer) return isDetached(value);
+  return ArrayBuffer.isView(value) && value.byteLength === 0 && value.buffer instanceof ArrayBuffer && isDetached(value.buffer);
+}
+
 /** Whether `buffer` has been moved away (transferred). Node 20 has no `ArrayBuffer.prototype.detached`. */
 export function isDetached(buffer: ArrayBuffer): boolean {
   // Only an empty buffer may be a detached one: a non-empty one is settled with no allocation.

@@ -10,7 +10,7 @@
  */
 import { MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../shared/errors.js';
-import { isDetached, type Movable } from '../shared/transfer.js';
+import { hasMovedAway, type Movable } from '../shared/transfer.js';
 
 /** How many values (objects and primitives alike) the walk looks at, at most. */
 export const MAX_VISITS = 10_000;
@@ -62,13 +62,6 @@ export function findUncloneable(value: unknown, moving: readonly Movable[] = NOT
 
 const NOTHING: readonly Movable[] = [];
 const MOVED_AWAY = 'is a detached ArrayBuffer: it has moved away already';
-
-/** Whether a buffer, or a view's buffer, has been moved away: only an empty one can have been. */
-function hasMovedAway(value: ArrayBuffer | ArrayBufferView): boolean {
-  if (value.byteLength !== 0) return false;
-  const buffer = value instanceof ArrayBuffer ? value : value.buffer;
-  return buffer instanceof ArrayBuffer && isDetached(buffer);
-}
 
 /**
  * Walks `value` (a handler's result) looking for what cannot be cloned, visiting at most `limit`

@@ -4,7 +4,7 @@
  */
 import { serializeError, type TaskOutcome, type TaskReply, type TaskRequest } from '../../shared/messages.js';
 import type { WorkerTask } from '../../shared/handler.js';
-import { isDetached, resolveTransferList, type Movable } from '../../shared/transfer.js';
+import { hasMovedAway, resolveTransferList, type Movable } from '../../shared/transfer.js';
 import type { KillSignal } from '../pool.js';
 import { runFailure } from '../run-failure.js';
 import { Run } from './run.js';
@@ -33,10 +33,6 @@ function transferProblem(list: readonly Movable[]): Error | undefined {
   } catch (error) {
     return error as Error;
   }
-}
-
-function hasMovedAway(movable: Movable): boolean {
-  return movable instanceof ArrayBuffer && isDetached(movable);
 }
 
 /**
