@@ -2,7 +2,7 @@
  * Waiting and watchdogs for the built-in actions. Every wait ends at once when its signal
  * aborts, rejecting with the signal's reason, and leaves no timer or listener behind.
  */
-import { checkPositiveNumber, MAX_TIMER_MS, received } from '../shared/validate.js';
+import { MAX_TIMER_MS } from '../shared/validate.js';
 
 /** Resolves after `ms` milliseconds, or rejects with `signal.reason` as soon as it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -81,13 +81,5 @@ export class LinkedAbort {
   dispose(): void {
     this.unwatch();
     this.#parent.removeEventListener('abort', this.#onParentAbort);
-  }
-}
-
-/** Checks a timeout option: a number of milliseconds > 0 that a timer can hold. */
-export function checkTimeoutMs(name: string, value: unknown): asserts value is number {
-  checkPositiveNumber(name, value);
-  if (value > MAX_TIMER_MS) {
-    throw new RangeError(`Expected \`${name}\` to be at most ${MAX_TIMER_MS} (about 24.8 days), ${received(value)}`);
   }
 }

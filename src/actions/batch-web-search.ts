@@ -5,9 +5,9 @@
 import { errors, interceptors, type RetryHandler } from 'undici';
 import { errorMessage } from '../shared/errors.js';
 import { HttpStatusError, HttpTimeoutError, MissingSearchEndpointError } from './errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
+import { checkNonNegativeNumber, checkPositiveInteger, checkTimerMs, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
-import { checkTimeoutMs, LinkedAbort, sleep, sleepUntil } from './abortable.js';
+import { LinkedAbort, sleep, sleepUntil } from './abortable.js';
 import { createRunAgent, headerValue, isSuccess, statusText, toRequestError } from './http.js';
 import { getFollowingRedirects } from './redirects.js';
 import { parseHits, readText, type SearchHit } from './search-response.js';
@@ -96,7 +96,7 @@ export async function batchWebSearch(task: TaskContext, options: BatchWebSearchO
   const queries = checkQueries(merged.queries);
   checkNonNegativeNumber('options.delaySeconds', merged.delaySeconds);
   if (merged.maxResults !== undefined) checkPositiveInteger('options.maxResults', merged.maxResults);
-  checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
+  checkTimerMs('options.timeoutMs', merged.timeoutMs, 'positive');
   const template = resolveEndpoint(merged.endpoint);
   task.signal.throwIfAborted();
 

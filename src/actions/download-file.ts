@@ -8,9 +8,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { TaskloomError } from '../shared/errors.js';
 import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, IncompleteBodyError } from './errors.js';
-import { checkNonEmptyString, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
+import { checkNonEmptyString, checkPositiveInteger, checkTimerMs, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
-import { checkTimeoutMs, LinkedAbort } from './abortable.js';
+import { LinkedAbort } from './abortable.js';
 import {
   checkHeaders,
   checkHttpUrl,
@@ -137,7 +137,7 @@ function resolveOptions(options: DownloadFileOptions): ResolvedDownloadOptions {
   checkPositiveInteger('options.chunkSize', merged.chunkSize);
   checkHeaders('options.headers', merged.headers);
   const crossOriginHeaders = checkHeaderNames('options.crossOriginHeaders', merged.crossOriginHeaders);
-  if (merged.timeoutMs !== undefined) checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
+  if (merged.timeoutMs !== undefined) checkTimerMs('options.timeoutMs', merged.timeoutMs, 'positive');
   if (merged.maxBytes !== undefined) checkPositiveInteger('options.maxBytes', merged.maxBytes);
   return {
     url,

@@ -4,9 +4,9 @@
 import { request, type Dispatcher } from 'undici';
 import { HttpTimeoutError, IncompleteBodyError } from './errors.js';
 import { errorMessage } from '../shared/errors.js';
-import { checkNonNegativeNumber, checkPositiveInteger, received, withDefaults } from '../shared/validate.js';
+import { checkNonNegativeNumber, checkPositiveInteger, checkTimerMs, received, withDefaults } from '../shared/validate.js';
 import type { TaskContext } from '../shared/context.js';
-import { checkTimeoutMs, LinkedAbort, sleepUntil } from './abortable.js';
+import { LinkedAbort, sleepUntil } from './abortable.js';
 import { checkHttpUrl, contentLength, createRunAgent, describeStatus, isSuccess, toRequestError, type RunAgent } from './http.js';
 
 export interface PeriodicHealthCheckOptions {
@@ -94,7 +94,7 @@ export async function periodicHealthCheck(task: TaskContext, options: PeriodicHe
   const url = checkHttpUrl('options.url', merged.url);
   checkNonNegativeNumber('options.intervalSeconds', merged.intervalSeconds);
   checkPositiveInteger('options.maxChecks', merged.maxChecks);
-  checkTimeoutMs('options.timeoutMs', merged.timeoutMs);
+  checkTimerMs('options.timeoutMs', merged.timeoutMs, 'positive');
   const isExpected = expectedStatuses(merged.expectStatus);
   task.signal.throwIfAborted();
 
