@@ -2,8 +2,10 @@
  * Zero-copy transfer: a 64 MiB ArrayBuffer sent to a worker and back, moved both ways, through
  * taskloom (`transfer` in, `transfer(value, list)` out) and through Piscina (`transferList` in,
  * `Piscina.move()` out), against taskloom copying it both ways, in the same run, the rounds going
- * round the three. Targets: taskloom with transfer at most 1.1x Piscina's time, and at least 10x
- * faster than taskloom without transfer.
+ * round them. Targets: taskloom with transfer at most 1.1x Piscina's time, and at least 10x
+ * faster than taskloom without transfer. A fourth way, taskloom's worker path without the
+ * manager, splits taskloom's moved trip into what moving costs and what the manager costs (see
+ * lib/transfer-trips.ts); it has no target.
  *
  * A moved round trip takes tens of microseconds, as long as a no-op task: what it costs is the
  * messages, not the bytes. Two things outside either pool move it a lot on a shared machine, so
@@ -33,7 +35,7 @@ import { checkTarget, FigureSet, type ScenarioResult } from './lib/figures.js';
 import { fixture } from './lib/paths.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { summarizeRounds } from './lib/stats.js';
-import { COPIED, measureTrips, MOVED, PISCINA, type TripPlan, type TripTimes } from './lib/transfer-trips.js';
+import { COPIED, measureTrips, MOVED, PISCINA, WORKER_PATH, type TripPlan, type TripTimes } from './lib/transfer-trips.js';
 
 const METRIC = '64 MiB ArrayBuffer round trip';
 /** The CPU the trips are pinned to. */
@@ -107,7 +109,8 @@ async function run(context: ScenarioContext): Promise<ScenarioResult> {
     ],
     checks: [],
     notes: [
-      `${plan.trips} round trips of one 64 MiB ArrayBuffer a turn, one after another (1 copied); ${plan.rounds} rounds, each going round the three ways in turn from a different start; pool size ${plan.poolSize}`,
+      `${plan.trips} round trips of one 64 MiB ArrayBuffer a turn, one after another (1 copied); ${plan.rounds} rounds, each going round the four ways in turn from a different start; pool size ${plan.poolSize}`,
+      `${WORKER_PATH}: the pool a manager starts, with its options, loading taskloom's worker entry, given the request and transfer list a manager's run sends; it leaves out only the manager's own work on the main thread (createTask, the record, dispatch, the end and the snapshot waitFor resolves with)`,
       pinned
         ? `measured in a child process pinned to CPU ${CPU} with taskset: the pools' worker threads share the main thread's CPU, so where the kernel puts them cannot move the figures`
         : `measured in this process, unpinned (taskset could not pin a process to CPU ${CPU} here): a sequential trip takes 15-25 µs when the kernel puts the pool's worker on the main thread's CPU and 50-60 µs when not, and each pool's worker is placed on its own, so the rounds and the ratio may spread widely`,
