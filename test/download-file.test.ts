@@ -499,7 +499,7 @@ describe('downloadFile', () => {
     expect(requests).toBe(0);
   });
 
-  it('rejects a header name that is not a token, or a value with CR, LF, NUL or past Latin-1, before any request', async () => {
+  it('rejects a header name that is not a token, a value with CR, LF, NUL or past Latin-1, a header given twice or one undici writes itself, before any request', async () => {
     let requests = 0;
     const { server, dir, manager } = await setup((_request, response) => {
       requests++;
@@ -537,6 +537,35 @@ describe('downloadFile', () => {
           'Expected `options.headers["x-price"]` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, got `"5 \u20ac"` (string)',
         ),
       ],
+      // undici writes these itself, and refuses them from a caller at request time.
+      [
+        { 'Transfer-Encoding': 'chunked' },
+        new TypeError(
+          'Expected `options.headers["Transfer-Encoding"]` to be left out: the HTTP client writes the transfer-encoding header itself, and refuses it from a caller',
+        ),
+      ],
+      [
+        { expect: '100-continue' },
+        new TypeError(
+          'Expected `options.headers["expect"]` to be left out: the HTTP client writes the expect header itself, and refuses it from a caller',
+        ),
+      ],
+      [
+        { Host: 'a.example', host: 'b.example' },
+        new TypeError(
+          'Expected each header once, whatever its case, but `options.headers["host"]` names the same header as `options.headers["Host"]`',
+        ),
+      ],
+      [
+        { Connection: 'close, not a token' },
+        new TypeError(
+          'Expected `options.headers["Connection"]` to be a comma-separated list of HTTP tokens (such as "close"), got `"close, not a token"` (string)',
+        ),
+      ],
+      [
+        { 'content-length': '-1' },
+        new TypeError('Expected `options.headers["content-length"]` to be a number of bytes in decimal digits, got `"-1"` (string)'),
+      ],
     ];
 
     for (const [headers, expected] of cases) {
@@ -546,9 +575,11 @@ describe('downloadFile', () => {
     }
     expect(requests).toBe(0);
 
-    // Tabs, spaces and Latin-1 letters are fine.
+    // Tabs, spaces and Latin-1 letters are fine, and so are a connection option and a length.
     const fine = await manager.waitFor(
-      manager.createTask('Download', actions.downloadFile, { args: { ...options, headers: { 'X-Name_1.~': 'caf\u00e9\tau lait' } } }),
+      manager.createTask('Download', actions.downloadFile, {
+        args: { ...options, headers: { 'X-Name_1.~': 'caf\u00e9\tau lait', Connection: 'close', 'Content-Length': '0' } },
+      }),
     );
     expect(fine.state, fine.error).toBe(TaskState.COMPLETED);
     expect(requests).toBe(1);

@@ -31,16 +31,21 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node and undici refuse in a header value: control characters but tab (CR, LF, NUL...), and anything past Latin-1. */
 const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
+/** Headers the HTTP client writes itself, for the connection it manages: undici refuses them from a caller. */
+const CLIENT_MANAGED = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
+
 /**
  * Checks that `value` is undefined or a plain object of header names to string values, each of
  * which undici can send: here, a bad one names its option, where at request time it would only
- * fail the request with "invalid header key".
+ * fail the request with "invalid header key", or "invalid transfer-encoding header".
  */
 export function checkHeaders(name: string, value: unknown): asserts value is Record<string, string> | undefined {
   if (value === undefined) return;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`Expected \`${name}\` to be an object of header names to strings, ${received(value)}`);
   }
+  /** The names seen so far, in lower case, to the key each was given as. */
+  const seen = new Map<string, string>();
   for (const [key, entry] of Object.entries(value)) {
     const entryName = `${name}[${JSON.stringify(key)}]`;
     if (!TOKEN.test(key)) {
@@ -48,11 +53,30 @@ export function checkHeaders(name: string, value: unknown): asserts value is Rec
         `Expected the name of \`${entryName}\` to be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), ${received(key)}`,
       );
     }
+    const lower = key.toLowerCase();
+    const first = seen.get(lower);
+    if (first !== undefined) {
+      throw new TypeError(
+        `Expected each header once, whatever its case, but \`${entryName}\` names the same header as \`${name}[${JSON.stringify(first)}]\``,
+      );
+    }
+    seen.set(lower, key);
+    if (CLIENT_MANAGED.has(lower)) {
+      throw new TypeError(
+        `Expected \`${entryName}\` to be left out: the HTTP client writes the ${lower} header itself, and refuses it from a caller`,
+      );
+    }
     if (typeof entry !== 'string') throw new TypeError(`Expected \`${entryName}\` to be a string, ${received(entry)}`);
     if (FORBIDDEN_IN_VALUE.test(entry)) {
       throw new TypeError(
         `Expected \`${entryName}\` to be a header value: no CR, LF, NUL or other control character, nothing past Latin-1, ${received(entry)}`,
       );
+    }
+    if (lower === 'connection' && !entry.split(',').every((option) => TOKEN.test(option.trim()))) {
+      throw new TypeError(`Expected \`${entryName}\` to be a comma-separated list of HTTP tokens (such as "close"), ${received(entry)}`);
+    }
+    if (lower === 'content-length' && !/^\d+$/.test(entry)) {
+      throw new TypeError(`Expected \`${entryName}\` to be a number of bytes in decimal digits, ${received(entry)}`);
     }
   }
 }
