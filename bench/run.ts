@@ -202,14 +202,31 @@ const PARSE_ERRORS: ReadonlySet<unknown> = new Set([
   'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
 ]);
 
-/** parseArgs over `args`, with its own errors told in the project's words; other errors as they are. */
+/**
+ * parseArgs over `args`, with its own errors told in the project's words; other errors as they
+ * are. An option that takes a value may be given once: parseArgs would keep the last of several.
+ */
 function parseCommandLine(args: readonly string[]): ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>> {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; tokens: true }>>;
   try {
-    return parseArgs({ args: [...args], options: OPTIONS });
+    parsed = parseArgs({ args: [...args], options: OPTIONS, tokens: true });
   } catch (error) {
     if (!(error instanceof Error) || !('code' in error) || !PARSE_ERRORS.has(error.code)) throw error;
     throw argumentError(args) ?? error;
   }
+  const given = new Map<string, string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    const first = given.get(token.name);
+    if (first !== undefined) {
+      const hint = token.name === 'only' ? ` (for several scenarios, give one list: --only ${first},${token.value})` : '';
+      throw new TypeError(
+        `Expected \`${token.rawName}\` once, got it twice: ${JSON.stringify(first)} and ${JSON.stringify(token.value)}${hint}`,
+      );
+    }
+    given.set(token.name, token.value);
+  }
+  return parsed;
 }
 
 /**

@@ -183,5 +183,18 @@ describe.concurrent('bench/run.ts arguments', () => {
     it('refuses an argument that is not an option', async ({ expect }) => {
       expectRefused(expect, await runBench(['latency']), `Expected only options among ${OPTIONS}, got the argument "latency"`);
     });
+
+    it('refuses an option given twice, which parseArgs would settle by keeping the last', async ({ expect }) => {
+      expectRefused(
+        expect,
+        await runBench(['--only', 'latency', '--quick', '--only=throughput']),
+        'Expected `--only` once, got it twice: "latency" and "throughput" (for several scenarios, give one list: --only latency,throughput)',
+      );
+      expectRefused(
+        expect,
+        await runBench(['--out', 'a.json', '--out', 'b.json']),
+        'Expected `--out` once, got it twice: "a.json" and "b.json"',
+      );
+    });
   });
 });
