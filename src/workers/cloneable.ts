@@ -8,6 +8,7 @@
  * A result too large to walk within the bound is handed to `structuredClone` instead, which is
  * the same work Piscina will do; only when that fails is the problem described without a path.
  */
+import { types } from 'node:util';
 import { MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../shared/errors.js';
 import { hasMovedAway, type Movable } from '../shared/transfer.js';
@@ -71,6 +72,8 @@ export function walkValue(value: unknown, limit = MAX_VISITS, moving: readonly M
   let visited = 0;
   let isComplete = true;
   const seen = new Set<object>();
+  // A clone to try a class would copy what moves with the value, and fail on a port it moves.
+  const mayTryClasses = moving.length === 0;
 
   const visit = (node: unknown): Found | undefined => {
     if (visited === limit) {
@@ -82,6 +85,7 @@ export function walkValue(value: unknown, limit = MAX_VISITS, moving: readonly M
     if (typeof node === 'symbol') return { what: 'is a symbol', segments: [] };
     if (node === null || typeof node !== 'object' || seen.has(node)) return undefined;
     seen.add(node);
+    if (types.isProxy(node)) return { what: 'is a Proxy, which cannot be cloned', segments: [] };
     if (node instanceof Promise) return { what: 'is a Promise (await it before returning)', segments: [] };
     if (node instanceof WeakMap || node instanceof WeakSet || node instanceof WeakRef || node instanceof FinalizationRegistry) {
       return { what: `is a ${node.constructor.name}`, segments: [] };
@@ -116,13 +120,39 @@ export function walkValue(value: unknown, limit = MAX_VISITS, moving: readonly M
       const found = within(visit((node as Record<string, unknown>)[key]), `.${key}`);
       if (found !== undefined || !isComplete) return found;
     }
-    return undefined;
+    const what = mayTryClasses ? classProblem(node) : undefined;
+    return what === undefined ? undefined : { what, segments: [] };
   };
 
   const found = visit(value);
   if (found === undefined) return { found: undefined, visited, isComplete };
   const path = `result${found.segments.reverse().join('')}`;
   return { found: { path, description: `${path} ${found.what}` }, visited, isComplete };
+}
+
+/**
+ * The prototypes of objects that structuredClone took. What an object of a class holds besides
+ * its own properties (a host object's internal state: an Intl formatter's, a stream's) is the
+ * same for every object of that class, so one clone per class tells for all.
+ */
+const cloneablePrototypes = new WeakSet<object>();
+
+/**
+ * Why an object that is not a plain object cannot be cloned, when its own properties can be (the
+ * walk looked at them first): an instance of a host class structuredClone refuses. Undefined when
+ * it can be cloned.
+ */
+function classProblem(node: object): string | undefined {
+  const prototype = Object.getPrototypeOf(node) as object | null;
+  if (prototype === Object.prototype || prototype === null || cloneablePrototypes.has(prototype)) return undefined;
+  try {
+    structuredClone(node);
+  } catch (error) {
+    const name = (prototype as { constructor?: { name?: unknown } }).constructor?.name;
+    return `is ${typeof name === 'string' && name !== '' ? `a ${name}` : 'an object'}, which cannot be cloned (${errorMessage(error)})`;
+  }
+  cloneablePrototypes.add(prototype);
+  return undefined;
 }
 
 /** Adds the segment that leads from a node to the child in which a problem was found. */
