@@ -3,9 +3,12 @@
  * seconds, never a hang), and restarted in the middle of a run (reconnect; nothing lost; each
  * task ends once). Each test starts its own redis-server.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { workerTask } from 'taskloom';
 import { DistributedTaskManager, RedisUnavailableError } from 'taskloom/distributed';
@@ -18,6 +21,28 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The timers left in a fresh process `waitMs` after a DistributedTaskManager's `ready()` failed
+ * against `redis`: what would keep a command line that gave up alive.
+ */
+async function timersLeftAfterFailure(redis: string, waitMs: number): Promise<string[]> {
+  const script = [
+    "import { setTimeout as sleep } from 'node:timers/promises';",
+    "import { DistributedTaskManager } from 'taskloom/distributed';",
+    `const manager = new DistributedTaskManager({ redis: ${JSON.stringify(redis)}, queue: 'q', logger: false, connectTimeoutMs: 1000 });`,
+    'const failed = await manager.ready().then(() => false, () => true);',
+    `await sleep(${waitMs});`,
+    'console.log(JSON.stringify({ failed, resources: process.getActiveResourcesInfo() }));',
+    'process.exit(0);',
+  ].join('\n');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+  const { failed, resources } = JSON.parse(stdout) as { failed: boolean; resources: string[] };
+  expect(failed, 'ready() failed').toBe(true);
+  return resources.filter((type) => type === 'Timeout');
+}
 
 describe('Redis unreachable at start', () => {
   it('rejects every method with a RedisUnavailableError within the connect timeout when nothing listens', async () => {
@@ -32,6 +57,8 @@ describe('Redis unreachable at start', () => {
     expect(performance.now() - started).toBeLessThan(5000);
     await expect(manager.createTask('t', workerTask(TASKS, 'echo'))).rejects.toBeInstanceOf(RedisUnavailableError);
     await expect(manager.getStats()).rejects.toBeInstanceOf(RedisUnavailableError);
+    // Nothing of the refused connection is left to keep a process alive: ioredis's close timer kept one 2 s.
+    expect(await timersLeftAfterFailure(`redis://127.0.0.1:${port}`, 0)).toEqual([]);
   });
 
   it('gives up on a server that accepts but never answers', async () => {
@@ -51,6 +78,8 @@ describe('Redis unreachable at start', () => {
       /Could not reach Redis at redis:\/\/127\.0\.0\.1:\d+: .*(no answer within 1000 ms|timeout)/i,
     );
     expect(performance.now() - started).toBeLessThan(4000);
+    // The connection the server holds open is destroyed soon after it is closed, not 2 s later.
+    expect(await timersLeftAfterFailure(`redis://127.0.0.1:${port}`, 600)).toEqual([]);
   });
 });
 

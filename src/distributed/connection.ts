@@ -46,6 +46,9 @@ export function bullConnection(redis: RedisOptions): BullMQ.ConnectionOptions {
   return connectionOptions(redis) as BullMQ.ConnectionOptions;
 }
 
+/** How long a closing connection of our own client may take before it is destroyed. */
+const CLOSE_TIMEOUT_MS = 200;
+
 /**
  * Connects a client of our own and checks that Redis answers, within `timeoutMs`. Once
  * connected the client reconnects by itself whenever Redis goes away.
@@ -58,6 +61,9 @@ export async function connect(Redis: Libraries['Redis'], redis: RedisOptions, la
     connectTimeout: timeoutMs,
     // While starting, one failed attempt is the answer; once started, retry forever, a little slower each time.
     retryStrategy: (times) => (isStarting ? null : Math.min(times * 100, 2000)),
+    // How long a connection being closed may take to close before it is destroyed: ioredis waits
+    // 2 s, with a timer that keeps a process alive that long, when a server is slow to answer the close.
+    disconnectTimeout: CLOSE_TIMEOUT_MS,
   });
   // ioredis reports every failed reconnection as an 'error' event; the commands wait for the next one.
   client.on('error', () => undefined);
@@ -70,7 +76,9 @@ export async function connect(Redis: Libraries['Redis'], redis: RedisOptions, la
     isStarting = false;
     return client;
   } catch (error) {
-    client.disconnect();
+    // A refused connection has ended already: ioredis would set its close timer again, and the
+    // socket, closed already, would never clear it.
+    if (client.status !== 'end') client.disconnect();
     // Not chained as the cause: its message, the whole of what it says (ioredis's "Connection is
     // closed." or the timeout above), is already the error's own, and pino's err serializer
     // appends a cause's message to it, which logged it twice.
