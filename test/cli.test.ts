@@ -211,6 +211,25 @@ describe('taskloom run', () => {
     expect(exit.code).toBe(141);
   });
 
+  it('stops the run, as Ctrl-C does, when the reader of its log goes away, and still writes --out', async () => {
+    const out = join(temp, 'results.json');
+    // 20 jobs of 200 ms, one at a time: 4 s, were it to run to the end.
+    const cli = taskloom('run', join(FIXTURES, 'reader-gone.json'), '--concurrency', '1', '--out', out);
+    await cli.waitForLog('task started');
+    cli.child.stdout?.destroy();
+    const exit = await cli.exited;
+
+    // Its next log line found nobody reading: it stopped there, quietly.
+    expect(exit.stderr).toBe('');
+    expect(exit.code).toBe(141);
+    const results = await readResults(out);
+    expect(results.interrupted).toBe(true);
+    expect(results.stats.total).toBe(20);
+    expect(results.stats.cancelled).toBeGreaterThanOrEqual(18);
+    // The jobs after the first two never started.
+    expect(results.tasks.slice(2).every((task) => task.state === 'cancelled' && task.startedAt === null)).toBe(true);
+  });
+
   describe('a bad job file is reported before anything runs, with exit code 2', () => {
     const cases = [
       ['invalid JSON', 'invalid-json.json', 'invalid JSON at line 3, column'],

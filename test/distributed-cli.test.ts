@@ -91,6 +91,29 @@ describe('taskloom worker and taskloom run --redis', () => {
     expect(worker.output()).toContain('worker stopped');
   });
 
+  it('stops a worker whose log nobody reads any more, handing its tasks to another, with exit code 141', { timeout: 60_000 }, async () => {
+    const queue = `cli-${randomUUID()}`;
+    const unread = taskloom(['worker', '--redis', redis.url, '--queue', queue, '--concurrency', '2']);
+    await printed(unread.child, unread.output, 'worker started');
+    unread.child.stdout?.destroy();
+    const unreadExit = once(unread.child, 'exit');
+
+    // Its next line, when it starts a task of this run, finds nobody reading: it stops gracefully.
+    const run = taskloom(['run', JOBS, '--redis', redis.url, '--queue', queue, '--no-work', '--json']);
+    const [unreadCode] = (await unreadExit) as [number];
+    expect(unreadCode, unread.errors()).toBe(141);
+    expect(unread.errors()).toBe('');
+
+    // What it handed back runs on another worker: the run ends whole.
+    const other = taskloom(['worker', '--redis', redis.url, '--queue', queue, '--concurrency', '2']);
+    const [code] = (await once(run.child, 'exit')) as [number];
+    expect(code, run.errors()).toBe(1);
+    const document = JSON.parse(run.output()) as { stats: Record<string, number> };
+    expect(document.stats).toEqual({ total: 4, pending: 0, running: 0, completed: 3, failed: 1, cancelled: 0 });
+    other.child.kill('SIGINT');
+    expect(((await once(other.child, 'exit')) as [number])[0]).toBe(0);
+  });
+
   it('refuses --redis without --queue, and a Redis that does not answer, before running anything', { timeout: 30_000 }, async () => {
     const missing = taskloom(['run', JOBS, '--redis', redis.url]);
     expect((await once(missing.child, 'exit'))[0]).toBe(2);

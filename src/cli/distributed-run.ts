@@ -11,7 +11,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { DistributedTaskManager } from '../distributed/manager.js';
 import { errorMessage, isTaskloomError } from '../shared/errors.js';
 import { TaskState, type CreateTaskOptions, type Task } from '../shared/task.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, SIGNAL_EXIT_CODES, type StopSignal } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { LiveView } from './live-view.js';
 import { createFdLogger, createLineLogger, type OutputMode } from './logging.js';
@@ -41,7 +41,12 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
  */
 export async function runDistributedJobs(jobs: readonly Job[], options: DistributedRunOptions): Promise<number> {
   let view: LiveView | undefined;
-  const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
+  let onSignal: ((received: StopSignal) => void) | undefined = undefined;
+  const logger = createLogger(
+    options,
+    (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)),
+    () => onSignal?.('SIGPIPE'),
+  );
   const manager = createManager(options, logger);
   try {
     await manager.ready();
@@ -61,14 +66,14 @@ export async function runDistributedJobs(jobs: readonly Job[], options: Distribu
     view = new LiveView({ on: (event, listener) => manager.on(event, listener), getStats: counts }, options.source);
   else logEvents(manager, logger);
 
-  let signal: (typeof SIGNALS)[number] | undefined;
+  let signal: StopSignal | undefined;
   const ids: string[] = [];
-  const onSignal = (received: (typeof SIGNALS)[number]): void => {
+  onSignal = (received: StopSignal): void => {
     if (signal !== undefined) {
       view?.abandon();
       if (options.out !== undefined) writeQuietly(() => writeResultsSync(options.out as string, collector.document(options.source, true)));
       process.stderr.write(`taskloom: ${received} again: exiting now\n`);
-      process.exit(signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED);
+      process.exit(SIGNAL_EXIT_CODES[signal]);
     }
     signal = received;
     view?.interrupt();
@@ -121,9 +126,9 @@ function createManager(options: DistributedRunOptions, logger: Logger): Distribu
   }
 }
 
-function createLogger(options: DistributedRunOptions, print: (line: string) => void): Logger {
+function createLogger(options: DistributedRunOptions, print: (line: string) => void, onBrokenPipe: () => void): Logger {
   if (options.mode === 'live') return createLineLogger(options.logLevel, print);
-  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1);
+  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1, onBrokenPipe);
 }
 
 /** Each task's start and end as log lines, with the host that ran it. */

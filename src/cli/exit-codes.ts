@@ -18,3 +18,16 @@ export const ExitCode = {
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * What stops a command before its end: Ctrl-C (SIGINT), SIGTERM, or the reader of its log going
+ * away (SIGPIPE: no such signal is caught, a failed write says so), which stops it as a signal does.
+ */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGPIPE';
+
+/** The exit code of a command that a StopSignal stopped. */
+export const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, ExitCode>> = {
+  SIGINT: ExitCode.INTERRUPTED,
+  SIGTERM: ExitCode.TERMINATED,
+  SIGPIPE: ExitCode.BROKEN_PIPE,
+};

@@ -13,9 +13,23 @@ export const LOG_LEVEL_NAMES: readonly LevelWithSilent[] = ['trace', 'debug', 'i
 /** How a run reports: a live view on a terminal, pino lines, or one JSON document at the end. */
 export type OutputMode = 'live' | 'log' | 'json';
 
-/** A logger writing pino JSON lines to a file descriptor (1 or 2), synchronously, so that no line is lost on exit. */
-export function createFdLogger(level: LevelWithSilent, fd: 1 | 2): Logger {
-  return pino({ name: 'taskloom', level }, pino.destination({ dest: fd, sync: true }));
+/**
+ * A logger writing pino JSON lines to a file descriptor (1 or 2), synchronously, so that no line
+ * is lost on exit. Once the reader of that descriptor has gone (`taskloom run jobs.json | head`),
+ * pino drops every later line without a word: `onBrokenPipe` is called then, once, so that the
+ * command can stop rather than run on with nobody reading.
+ */
+export function createFdLogger(level: LevelWithSilent, fd: 1 | 2, onBrokenPipe?: () => void): Logger {
+  const destination = pino.destination({ dest: fd, sync: true });
+  if (onBrokenPipe !== undefined) {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code !== 'EPIPE') return;
+      destination.off('error', onError);
+      onBrokenPipe();
+    };
+    destination.on('error', onError);
+  }
+  return pino({ name: 'taskloom', level }, destination);
 }
 
 /** A logger whose lines are formatted by `formatLogLine` and handed to `print`. */

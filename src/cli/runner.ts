@@ -9,7 +9,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { TaskManager } from '../main/manager.js';
 import { errorMessage } from '../shared/errors.js';
 import type { CreateTaskOptions, Task } from '../shared/task.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, SIGNAL_EXIT_CODES, type StopSignal } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { resumeJobs, type JournalRun } from './journal.js';
 import { LiveView } from './live-view.js';
@@ -39,21 +39,25 @@ export interface RunnerOptions {
 
 export interface RunOutcome {
   readonly document: ResultsDocument;
-  /** The signal that interrupted the run, if one did. */
-  readonly signal: 'SIGINT' | 'SIGTERM' | undefined;
+  /** The signal that interrupted the run, if one did; SIGPIPE when the reader of its log went away. */
+  readonly signal: StopSignal | undefined;
   /** Why the results file could not be written, if it could not. */
   readonly writeError: Error | undefined;
 }
 
+/** The signals a run listens for; the third StopSignal, SIGPIPE, comes from its logger. */
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-type StopSignal = (typeof SIGNALS)[number];
-const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: ExitCode.INTERRUPTED, SIGTERM: ExitCode.TERMINATED };
 
 /** Runs `jobs` to the end, or until interrupted, and prints the outcome. */
 export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Promise<RunOutcome> {
   const { mode, source } = options;
   let view: LiveView | undefined;
-  const logger = createLogger(options, (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)));
+  let onSignal: ((received: StopSignal) => void) | undefined = undefined;
+  const logger = createLogger(
+    options,
+    (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)),
+    () => onSignal?.('SIGPIPE'),
+  );
   const { journal } = options;
   const manager = new TaskManager({
     maxConcurrentTasks: options.concurrency,
@@ -86,7 +90,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
   }
 
   let signal: StopSignal | undefined;
-  const onSignal = (received: StopSignal): void => {
+  onSignal = (received: StopSignal): void => {
     if (signal !== undefined) {
       exitNow(received);
       return;
@@ -160,9 +164,9 @@ export function exitCodeOf(outcome: RunOutcome): number {
   return stats.completed === stats.total && outcome.writeError === undefined ? ExitCode.OK : ExitCode.TASK_FAILED;
 }
 
-function createLogger(options: RunnerOptions, print: (line: string) => void): Logger {
+function createLogger(options: RunnerOptions, print: (line: string) => void, onBrokenPipe: () => void): Logger {
   if (options.mode === 'live') return createLineLogger(options.logLevel, print);
-  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1);
+  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1, onBrokenPipe);
 }
 
 function printOutcome(document: ResultsDocument, options: ReportOptions, writeError: Error | undefined): void {

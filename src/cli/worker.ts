@@ -12,7 +12,7 @@ import { errorMessage, isTaskloomError } from '../shared/errors.js';
 import type { Task } from '../shared/task.js';
 import { openDashboard, type DashboardFlag } from './dashboard.js';
 import { UsageError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, SIGNAL_EXIT_CODES } from './exit-codes.js';
 import { createFdLogger, createLineLogger } from './logging.js';
 
 export interface WorkerCommandOptions {
@@ -32,9 +32,11 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** Runs the worker until a signal; returns the exit code: 0 after a graceful stop. */
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
   const level = options.logLevel ?? 'info';
+  // Once the reader of its log has gone, the worker stops as a signal would stop it.
+  let onBrokenPipe: (() => void) | undefined;
   const logger: Logger = process.stdout.isTTY
     ? createLineLogger(level, (line) => process.stdout.write(`${line}\n`))
-    : createFdLogger(level, 1);
+    : createFdLogger(level, 1, () => onBrokenPipe?.());
   let manager: DistributedTaskManager;
   try {
     manager = new DistributedTaskManager({
@@ -67,17 +69,19 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   manager.on('cancelled', (task) => mine(task) && logger.warn(fields(task), 'task cancelled'));
   logger.info({ host, queue: options.queue }, 'worker started: press Ctrl-C to stop');
 
-  const received = await new Promise<(typeof SIGNALS)[number]>((resolve) => {
+  const received = await new Promise<(typeof SIGNALS)[number] | 'SIGPIPE'>((resolve) => {
     for (const name of SIGNALS) process.once(name, () => resolve(name));
+    onBrokenPipe = () => resolve('SIGPIPE');
   });
   const again = (): void => {
     process.stderr.write(`taskloom worker: ${received} again: exiting now\n`);
-    process.exit(received === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED);
+    process.exit(SIGNAL_EXIT_CODES[received]);
   };
   for (const name of SIGNALS) process.once(name, again);
   logger.info({ signal: received }, 'stopping: taking no more tasks, handing the running ones back to the queue');
   await manager.stop();
   for (const name of SIGNALS) process.off(name, again);
   logger.info('worker stopped');
-  return ExitCode.OK;
+  // After a signal, a graceful stop is a success; a worker whose log nobody reads any more says so.
+  return received === 'SIGPIPE' ? ExitCode.BROKEN_PIPE : ExitCode.OK;
 }
