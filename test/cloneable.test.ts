@@ -11,6 +11,16 @@ import { createManager, fixture } from './helpers.js';
 
 const CANNOT = "TypeError: The handler's result cannot be cloned to the main thread:";
 
+/** Whether structuredClone takes `value` on the Node running the tests. */
+function clones(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('the result check', () => {
   it('names the path of what cannot be cloned', () => {
     const user = { name: 'ada', save: () => undefined };
@@ -76,17 +86,12 @@ describe('the result check', () => {
         readonly y: number,
       ) {}
     }
-    const fine = [
-      new Point(1, 2),
-      new Error('kept'),
-      new Blob(['b']),
-      new URL('http://127.0.0.1/'),
-      Object(1),
-      Buffer.from('b'),
-      new Map([[1, new Point(3, 4)]]),
-    ];
+    const fine = [new Point(1, 2), new Error('kept'), new Blob(['b']), Object(1), Buffer.from('b'), new Map([[1, new Point(3, 4)]])];
     expect(findUncloneable(fine)).toBeUndefined();
     expect(findUncloneable(fine)).toBeUndefined();
+    // Node 20 clones a URL and Node 22 does not: the check agrees with structuredClone on each.
+    const url = new URL('http://127.0.0.1/');
+    expect(findUncloneable({ url }) === undefined).toBe(clones(url));
   });
 
   it('counts every value, primitives included, against its bound', () => {
