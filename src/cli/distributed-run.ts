@@ -14,7 +14,7 @@ import { TaskState, type CreateTaskOptions, type Task } from '../shared/task.js'
 import { ExitCode, SIGNAL_EXIT_CODES, type StopSignal } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { LiveView } from './live-view.js';
-import { createFdLogger, createLineLogger, type OutputMode } from './logging.js';
+import { createRunLogger, type OutputMode } from './logging.js';
 import { ResultsCollector, writeResultsSync } from './results.js';
 import { exitCodeOf, reportRun, type RunOutcome } from './runner.js';
 import { UsageError } from './errors.js';
@@ -42,7 +42,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export async function runDistributedJobs(jobs: readonly Job[], options: DistributedRunOptions): Promise<number> {
   let view: LiveView | undefined;
   let onSignal: ((received: StopSignal) => void) | undefined = undefined;
-  const logger = createLogger(
+  const logger = createRunLogger(
     options,
     (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)),
     () => onSignal?.('SIGPIPE'),
@@ -124,11 +124,6 @@ function createManager(options: DistributedRunOptions, logger: Logger): Distribu
     if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message, { cause: error });
     throw error;
   }
-}
-
-function createLogger(options: DistributedRunOptions, print: (line: string) => void, onBrokenPipe: () => void): Logger {
-  if (options.mode === 'live') return createLineLogger(options.logLevel, print);
-  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1, onBrokenPipe);
 }
 
 /** Each task's start and end as log lines, with the host that ran it. */

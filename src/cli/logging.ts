@@ -32,6 +32,19 @@ export function createFdLogger(level: LevelWithSilent, fd: 1 | 2, onBrokenPipe?:
   return pino({ name: 'taskloom', level }, destination);
 }
 
+/**
+ * The logger of a run: in `live` mode, short lines handed to `print` (above the live view);
+ * otherwise pino JSON lines on stdout, or on stderr with `json`, whose document takes stdout.
+ */
+export function createRunLogger(
+  options: { readonly mode: OutputMode; readonly logLevel: LevelWithSilent },
+  print: (line: string) => void,
+  onBrokenPipe: () => void,
+): Logger {
+  if (options.mode === 'live') return createLineLogger(options.logLevel, print);
+  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1, onBrokenPipe);
+}
+
 /** A logger whose lines are formatted by `formatLogLine` and handed to `print`. */
 export function createLineLogger(level: LevelWithSilent, print: (line: string) => void): Logger {
   const destination: DestinationStream = { write: (line: string) => print(formatLogLine(line)) };

@@ -13,7 +13,7 @@ import { ExitCode, SIGNAL_EXIT_CODES, type StopSignal } from './exit-codes.js';
 import type { Job } from './jobs.js';
 import { resumeJobs, type JournalRun } from './journal.js';
 import { LiveView } from './live-view.js';
-import { createFdLogger, createLineLogger, logTaskEvents, type OutputMode } from './logging.js';
+import { createRunLogger, logTaskEvents, type OutputMode } from './logging.js';
 import { ResultsCollector, serializeResults, writeResults, writeResultsSync, type ResultsDocument } from './results.js';
 import { renderSummary } from './summary.js';
 
@@ -53,7 +53,7 @@ export async function runJobs(jobs: readonly Job[], options: RunnerOptions): Pro
   const { mode, source } = options;
   let view: LiveView | undefined;
   let onSignal: ((received: StopSignal) => void) | undefined = undefined;
-  const logger = createLogger(
+  const logger = createRunLogger(
     options,
     (line) => (view === undefined ? process.stdout.write(`${line}\n`) : view.log(line)),
     () => onSignal?.('SIGPIPE'),
@@ -162,11 +162,6 @@ export function exitCodeOf(outcome: RunOutcome): number {
   if (outcome.signal !== undefined) return SIGNAL_EXIT_CODES[outcome.signal];
   const { stats } = outcome.document;
   return stats.completed === stats.total && outcome.writeError === undefined ? ExitCode.OK : ExitCode.TASK_FAILED;
-}
-
-function createLogger(options: RunnerOptions, print: (line: string) => void, onBrokenPipe: () => void): Logger {
-  if (options.mode === 'live') return createLineLogger(options.logLevel, print);
-  return createFdLogger(options.logLevel, options.mode === 'json' ? 2 : 1, onBrokenPipe);
 }
 
 function printOutcome(document: ResultsDocument, options: ReportOptions, writeError: Error | undefined): void {

@@ -12,7 +12,7 @@ import { errorMessage, isTaskloomError } from '../shared/errors.js';
 import type { Task } from '../shared/task.js';
 import { openDashboard, type DashboardFlag } from './dashboard.js';
 import { UsageError } from './errors.js';
-import { ExitCode, SIGNAL_EXIT_CODES } from './exit-codes.js';
+import { ExitCode, SIGNAL_EXIT_CODES, type StopSignal } from './exit-codes.js';
 import { createFdLogger, createLineLogger } from './logging.js';
 
 export interface WorkerCommandOptions {
@@ -69,7 +69,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   manager.on('cancelled', (task) => mine(task) && logger.warn(fields(task), 'task cancelled'));
   logger.info({ host, queue: options.queue }, 'worker started: press Ctrl-C to stop');
 
-  const received = await new Promise<(typeof SIGNALS)[number] | 'SIGPIPE'>((resolve) => {
+  const received = await new Promise<StopSignal>((resolve) => {
     for (const name of SIGNALS) process.once(name, () => resolve(name));
     onBrokenPipe = () => resolve('SIGPIPE');
   });
